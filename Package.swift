@@ -1,0 +1,46 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Release builds target the build machine's CPU: without it Swift's SIMD types lower to scalar
+// `fmaf` calls (see ../shared/PERF-NOTES.md), about 50x slower in the hand-written kernels.
+let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
+
+let package = Package(
+    name: "MiniGPT",
+    products: [
+        .executable(name: "minigpt", targets: ["minigpt"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "Core", dependencies: ["CBLAS"], swiftSettings: nativeCPU),
+        .target(name: "Tokenizers", dependencies: ["Core"], swiftSettings: nativeCPU),
+        .target(name: "Model", dependencies: ["Core", "Tokenizers"], swiftSettings: nativeCPU),
+        .target(name: "Generation", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
+        .target(name: "Training", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
+        .executableTarget(
+            name: "minigpt",
+            dependencies: [
+                "Core", "Tokenizers", "Model", "Generation", "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: nativeCPU
+        ),
+        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport", swiftSettings: nativeCPU),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], swiftSettings: nativeCPU),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Core", "Tokenizers", "TestSupport"], swiftSettings: nativeCPU),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
+        .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
+    ],
+    swiftLanguageModes: [.v5]
+)

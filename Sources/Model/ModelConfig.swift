@@ -1,0 +1,57 @@
+import Core
+
+/// Shape of a GPT-2 style model. `Codable` so it is saved beside the weights.
+public struct ModelConfig: Codable, Equatable, Sendable {
+    public var vocabularySize: Int
+    /// Longest sequence the model attends over (nanoGPT's block_size).
+    public var contextLength: Int
+    public var layers: Int
+    public var heads: Int
+    /// Embedding width (n_embd); the MLP is 4x this wide.
+    public var width: Int
+
+    public init(vocabularySize: Int, contextLength: Int, layers: Int, heads: Int, width: Int) {
+        self.vocabularySize = vocabularySize
+        self.contextLength = contextLength
+        self.layers = layers
+        self.heads = heads
+        self.width = width
+    }
+
+    public var headSize: Int { width / heads }
+
+    /// Throws a one-line error for sizes the model cannot be built with.
+    public func validate() throws {
+        let sizes: [(String, Int)] = [("vocabulary size", vocabularySize), ("context length", contextLength),
+                                      ("layers", layers), ("heads", heads), ("width", width)]
+        for (name, value) in sizes where value <= 0 {
+            throw ModelError.invalidConfig("\(name) must be positive, got \(value)")
+        }
+        guard width % heads == 0 else {
+            throw ModelError.invalidConfig("width \(width) is not divisible by heads \(heads)")
+        }
+        // Keeps every buffer index well inside Int32 range and allocation sane on a laptop.
+        guard parameterCount < 2_000_000_000 else { throw ModelError.invalidConfig("model with \(parameterCount) parameters is too large") }
+    }
+
+    /// Parameters of the model with the LM head tied to the token embedding.
+    public var parameterCount: Int {
+        let c = width
+        let perLayer = 12 * c * c + 13 * c  // qkv 3c^2+3c, proj c^2+c, fc 4c^2+4c, fcproj 4c^2+c, two layernorms 4c
+        return vocabularySize * c + contextLength * c + layers * perLayer + 2 * c
+    }
+}
+
+public enum ModelError: Error, CustomStringConvertible, Equatable, Sendable {
+    case invalidConfig(String)
+    case badModelDirectory(path: String, reason: String)
+    case badInput(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let message): return "invalid model configuration: \(message)"
+        case .badModelDirectory(let path, let reason): return "\(path) is not a usable model directory: \(reason)"
+        case .badInput(let message): return message
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct MiniGPT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "minigpt",
+        abstract: "Train, run and align small GPT models on the CPU.",
+        subcommands: []
+    )
+}
