@@ -1,0 +1,73 @@
+import Core
+import Foundation
+import Model
+import TestSupport
+import XCTest
+
+final class GPTTests: XCTestCase {
+    let tiny = ModelConfig(vocabularySize: 7, contextLength: 6, layers: 2, heads: 2, width: 8)
+
+    /// A tiny model with large random weights, so every nonlinearity is exercised.
+    func makeModel(_ config: ModelConfig, scale: Float = 0.3, seed: UInt64 = 42) throws -> GPT {
+        let layout = ParameterLayout(config: config)
+        var values = randomValues(layout.count, scale: scale, seed: seed)
+        for tensor in layout.tensors where tensor.name.hasSuffix("ln_1.weight") || tensor.name.hasSuffix("ln_2.weight") || tensor.name == "ln_f.weight" {
+            for i in 0..<tensor.count { values[tensor.offset + i] += 1 }
+        }
+        return try GPT(config: config, parameters: FloatBuffer(values))
+    }
+
+    func testParameterCountMatchesArchitecture() throws {
+        // wte 7*8 + wpe 6*8 + per layer (ln 2*8, qkv 24*8+24, proj 8*8+8, ln 2*8, fc 32*8+32, fcproj 8*32+8) + ln_f 16
+        let perLayer = 16 + (192 + 24) + (64 + 8) + 16 + (256 + 32) + (256 + 8)
+        let expected = 56 + 48 + 2 * perLayer + 16
+        XCTAssertEqual(tiny.parameterCount, expected)
+        XCTAssertEqual(ParameterLayout(config: tiny).count, expected)
+    }
+
+    /// The Float forward pass matches the Double reference, and every parameter's gradient matches
+    /// central finite differences of the reference.
+    func testWholeModelGradientMatchesFiniteDifferences() throws {
+        let model = try makeModel(tiny)
+        let b = 2, t = 5
+        let tokens: [Int32] = [0, 3, 6, 2, 2, 5, 1, 4, 0, 6]
+        let targets: [Int32] = [3, 6, 2, 2, 1, 1, 4, 0, 6, 5]
+        let loss = try XCTUnwrap(try model.forward(tokens: tokens, targets: targets, batch: b, time: t))
+        let reference = ReferenceGPT(config: tiny)
+        let parameters = model.parameters.array.map(Double.init)
+        let referenceLoss = reference.loss(parameters: parameters, tokens: tokens, targets: targets, batch: b, time: t)
+        assertClose(Double(loss), referenceLoss, absolute: 1e-5, relative: 1e-5)
+
+        model.zeroGradients()
+        model.backward()
+        let numeric = finiteDifferenceGradient(of: parameters) {
+            reference.loss(parameters: $0, tokens: tokens, targets: targets, batch: b, time: t)
+        }
+        let analytic = model.gradients.array.map(Double.init)
+        for tensor in model.layout.tensors {
+            let range = tensor.offset..<(tensor.offset + tensor.count)
+            assertClose(Array(analytic[range]), Array(numeric[range]), absolute: 3e-5, relative: 3e-3, tensor.name)
+        }
+        // Gradients are large enough for the tolerances above to be a real test.
+        XCTAssertGreaterThan(numeric.map(abs).max()!, 1e-3)
+    }
+
+    func testLossAtInitialisationIsCloseToUniform() throws {
+        let config = ModelConfig(vocabularySize: 65, contextLength: 16, layers: 2, heads: 2, width: 32)
+        var generator = SeededGenerator(seed: 7)
+        let model = try GPT(config: config, generator: &generator)
+        let tokens = (0..<64).map { Int32($0 * 17 % 65) }
+        let targets = (0..<64).map { Int32($0 * 29 % 65) }
+        let loss = try XCTUnwrap(try model.forward(tokens: tokens, targets: targets, batch: 4, time: 16))
+        XCTAssertEqual(Double(loss), log(65.0), accuracy: 0.05)
+    }
+
+    func testRejectsBadInput() throws {
+        let model = try makeModel(tiny)
+        XCTAssertThrowsError(try model.forward(tokens: [Int32](repeating: 0, count: 7), batch: 1, time: 7))  // longer than context
+        XCTAssertThrowsError(try model.forward(tokens: [0, 7], batch: 1, time: 2))  // id outside vocabulary
+        XCTAssertThrowsError(try model.forward(tokens: [0, 1, 2], batch: 1, time: 2))  // wrong count
+        XCTAssertThrowsError(try ModelConfig(vocabularySize: 7, contextLength: 6, layers: 2, heads: 3, width: 8).validate())
+        XCTAssertThrowsError(try ModelConfig(vocabularySize: 7, contextLength: 0, layers: 2, heads: 2, width: 8).validate())
+    }
+}
