@@ -5,6 +5,9 @@ struct MiniGPT: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "minigpt",
         abstract: "Train, run and align small GPT models on the CPU.",
-        subcommands: []
+        subcommands: [
+            TrainCommand.self,
+            EvalCommand.self,
+        ]
     )
 }

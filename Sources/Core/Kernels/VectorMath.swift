@@ -48,9 +48,13 @@ public enum VectorMath {
 
     /// e^x for a vector, Cephes-style: x = k ln2 + r with |r| <= ln2/2, e^r by a degree-6 polynomial,
     /// 2^k by building the float's exponent bits. Relative error ~2e-7; inputs are clamped to [-87, 88].
+    /// Rounding to k uses the 1.5 * 2^23 trick (adding it leaves round(x) in the low mantissa bits), which
+    /// stays in vector registers where Swift's generic SIMD float-to-int conversion does not.
     @inline(__always) public static func exp(_ x: Vector) -> Vector {
-        let clamped = x.clamped(lowerBound: Vector(repeating: -87), upperBound: Vector(repeating: 88))
-        let k = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        let magic: Float = 12_582_912  // 1.5 * 2^23
+        let clamped = pointwiseMax(pointwiseMin(x, Vector(repeating: 88)), Vector(repeating: -87))
+        let shifted = clamped * 1.442_695_04 + magic
+        let k = shifted - magic  // round(x / ln2), as a float
         let r = clamped - k * 0.693_359_375 + k * 2.121_944_4e-4   // ln2 split into an exact high part and a low part
         var p = Vector(repeating: 1.987_569_15e-4)
         p = p * r + 1.398_199_95e-3
@@ -59,8 +63,8 @@ public enum VectorMath {
         p = p * r + 0.166_666_655
         p = p * r + 0.500_000_01
         let y = p * (r * r) + r + 1
-        let exponent = SIMD16<Int32>(k) &+ 127
-        return y * unsafeBitCast(exponent &<< 23, to: Vector.self)
+        let kBits = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(Vector(repeating: magic), to: SIMD16<Int32>.self)
+        return y * unsafeBitCast((kBits &+ 127) &<< 23, to: Vector.self)
     }
 
     /// Applies `transform` to n floats in place, 16 at a time; the tail goes through a padded vector.

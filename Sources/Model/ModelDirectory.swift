@@ -1,0 +1,125 @@
+import Core
+import Foundation
+import Tokenizers
+
+/// A model directory: `config.json` (format name, version, ModelConfig), `model.safetensors`
+/// (weights, one tensor per `ParameterLayout` entry, stored (out, in) like nn.Linear) and
+/// `tokenizer.json`. Each file is written atomically; the loader checks that they agree.
+public enum ModelDirectory {
+    public static let configFile = "config.json"
+    public static let weightsFile = "model.safetensors"
+    public static let tokenizerFile = "tokenizer.json"
+    public static let configFormat = "minigpt-config"
+    public static let weightsFormat = "minigpt-weights"
+    public static let formatVersion = 1
+
+    struct ConfigFile: Codable {
+        var format: String
+        var version: Int
+        var vocabSize: Int
+        var contextLength: Int
+        var layers: Int
+        var heads: Int
+        var width: Int
+
+        enum CodingKeys: String, CodingKey {
+            case format, version, layers, heads, width
+            case vocabSize = "vocab_size"
+            case contextLength = "context_length"
+        }
+    }
+
+    public static func save(model: GPT, tokenizer: any Tokenizer, to directory: String, metadata: [String: String] = [:]) throws {
+        try createDirectory(directory)
+        let config = model.config
+        let file = ConfigFile(format: configFormat, version: formatVersion, vocabSize: config.vocabularySize,
+                              contextLength: config.contextLength, layers: config.layers, heads: config.heads, width: config.width)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(file), to: directory + "/" + configFile)
+        try TokenizerFile.save(tokenizer, to: directory + "/" + tokenizerFile)
+        try saveWeights(parameters: model.parameters, layout: model.layout, to: directory + "/" + weightsFile,
+                        metadata: metadata)
+    }
+
+    public static func saveWeights(parameters: FloatBuffer, layout: ParameterLayout, to path: String,
+                                   metadata: [String: String]) throws {
+        let tensors = layout.tensors.map { tensor in
+            NamedTensor(name: tensor.name, shape: tensor.shape,
+                        values: Array(UnsafeBufferPointer(start: parameters.pointer + tensor.offset, count: tensor.count)))
+        }
+        var allMetadata = metadata
+        allMetadata["format"] = weightsFormat
+        allMetadata["version"] = String(formatVersion)
+        try Safetensors.write(tensors, metadata: allMetadata, to: path)
+    }
+
+    public static func loadConfig(_ directory: String) throws -> ModelConfig {
+        let path = directory + "/" + configFile
+        try requireDirectory(directory)
+        let data = try AtomicFile.read(path)
+        guard let file = try? JSONDecoder().decode(ConfigFile.self, from: data) else {
+            throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) is not a MiniGPT config (missing or mistyped fields)")
+        }
+        guard file.format == configFormat, file.version == formatVersion else {
+            throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) has format \(file.format) version \(file.version), expected \(configFormat) version \(formatVersion)")
+        }
+        let config = ModelConfig(vocabularySize: file.vocabSize, contextLength: file.contextLength, layers: file.layers,
+                                 heads: file.heads, width: file.width)
+        try config.validate()
+        return config
+    }
+
+    /// Loads weights for `config`, checking names, shapes, and that every value is finite.
+    public static func loadWeights(_ path: String, config: ModelConfig) throws -> (parameters: FloatBuffer, metadata: [String: String]) {
+        let (tensors, metadata) = try Safetensors.read(path)
+        let layout = ParameterLayout(config: config)
+        guard metadata["format"] == weightsFormat else {
+            throw CoreError.badFormat(path: path, reason: "metadata format is \(metadata["format"] ?? "missing"), expected \(weightsFormat)")
+        }
+        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let parameters = FloatBuffer(count: layout.count)
+        for tensor in layout.tensors {
+            guard let stored = byName[tensor.name] else {
+                throw CoreError.badFormat(path: path, reason: "tensor \(tensor.name) is missing")
+            }
+            guard stored.shape == tensor.shape else {
+                throw CoreError.badFormat(path: path, reason: "tensor \(tensor.name) has shape \(stored.shape), the config needs \(tensor.shape)")
+            }
+            if let bad = stored.values.firstIndex(where: { !$0.isFinite }) {
+                throw CoreError.badFormat(path: path, reason: "tensor \(tensor.name) holds a non-finite value at index \(bad)")
+            }
+            stored.values.withUnsafeBufferPointer { (parameters.pointer + tensor.offset).update(from: $0.baseAddress!, count: tensor.count) }
+        }
+        if tensors.count != layout.tensors.count {
+            let extra = Set(byName.keys).subtracting(layout.tensors.map(\.name)).sorted().prefix(3)
+            throw CoreError.badFormat(path: path, reason: "unexpected tensors \(extra.joined(separator: ", "))")
+        }
+        return (parameters, metadata)
+    }
+
+    public static func load(_ directory: String) throws -> (model: GPT, tokenizer: any Tokenizer) {
+        let config = try loadConfig(directory)
+        let tokenizer = try TokenizerFile.load(directory + "/" + tokenizerFile)
+        guard tokenizer.vocabularySize == config.vocabularySize else {
+            throw ModelError.badModelDirectory(path: directory, reason: "tokenizer has \(tokenizer.vocabularySize) tokens but the config says \(config.vocabularySize)")
+        }
+        let (parameters, _) = try loadWeights(directory + "/" + weightsFile, config: config)
+        return (try GPT(config: config, parameters: parameters), tokenizer)
+    }
+
+    static func requireDirectory(_ directory: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ModelError.badModelDirectory(path: directory, reason: "no such directory")
+        }
+    }
+
+    public static func createDirectory(_ directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CoreError.writeFailed(path: directory, reason: "cannot create the directory")
+        }
+    }
+}

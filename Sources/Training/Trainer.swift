@@ -1,0 +1,220 @@
+import Core
+import Foundation
+import Model
+import Tokenizers
+
+/// What one optimizer step reports to whoever shows progress.
+public struct StepReport: Codable, Sendable {
+    public var step: Int
+    public var totalSteps: Int
+    public var trainLoss: Float
+    public var validationLoss: Float?
+    public var learningRate: Float
+    public var gradientNorm: Float
+    public var tokensPerSecond: Double
+    public var millisecondsPerStep: Double
+    public var etaSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case step
+        case totalSteps = "total_steps"
+        case trainLoss = "train_loss"
+        case validationLoss = "val_loss"
+        case learningRate = "lr"
+        case gradientNorm = "grad_norm"
+        case tokensPerSecond = "tokens_per_sec"
+        case millisecondsPerStep = "ms_per_step"
+        case etaSeconds = "eta_sec"
+    }
+}
+
+/// Runs AdamW training of a GPT on a token stream, writing checkpoints and a metrics log to a run
+/// directory. A run can be resumed from its directory and then produces exactly the losses of an
+/// uninterrupted run (same seed and thread count), because the data generator's state is saved too.
+public final class Trainer {
+    public static let stateFile = "training_state.safetensors"
+    public static let metricsFile = "metrics.jsonl"
+    public static let stateFormat = "minigpt-training-state"
+
+    public let model: GPT
+    public let tokenizer: any Tokenizer
+    public let config: TrainConfig
+    public let data: TrainingData
+    public let runDirectory: String
+    /// Completed optimizer steps.
+    public private(set) var step: Int
+    private var generator: SeededGenerator
+    private let optimizer: AdamW
+    private let schedule: LearningRateSchedule
+    private let dataFingerprint: String
+
+    /// Starts a fresh run: initialises the model from the seed.
+    public convenience init(modelConfig: ModelConfig, tokenizer: any Tokenizer, data: TrainingData,
+                            config: TrainConfig, runDirectory: String) throws {
+        try config.validate()
+        var generator = SeededGenerator(seed: config.seed)
+        let model = try GPT(config: modelConfig, generator: &generator)
+        try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
+                      step: 0, generator: generator, optimizer: AdamW(layout: model.layout))
+    }
+
+    private init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig, runDirectory: String,
+                 step: Int, generator: SeededGenerator, optimizer: AdamW) throws {
+        guard tokenizer.vocabularySize == model.config.vocabularySize else {
+            throw TrainingError.invalidConfig("tokenizer has \(tokenizer.vocabularySize) tokens, model expects \(model.config.vocabularySize)")
+        }
+        self.model = model
+        self.tokenizer = tokenizer
+        self.data = data
+        self.config = config
+        self.runDirectory = runDirectory
+        self.step = step
+        self.generator = generator
+        self.optimizer = optimizer
+        schedule = LearningRateSchedule(config: config)
+        dataFingerprint = Trainer.fingerprint(data)
+    }
+
+    /// Resumes the run saved in `runDirectory`; `data` must be the same token stream it was trained on.
+    public static func resume(runDirectory: String, data: TrainingData) throws -> Trainer {
+        let (model, tokenizer) = try ModelDirectory.load(runDirectory)
+        let statePath = runDirectory + "/" + stateFile
+        let (tensors, metadata) = try Safetensors.read(statePath)
+        func bad(_ reason: String) -> TrainingError { .badRunDirectory(path: runDirectory, reason: reason) }
+        guard metadata["format"] == stateFormat else { throw bad("\(stateFile) is not a MiniGPT training state") }
+        guard let stepText = metadata["step"], let step = Int(stepText),
+              let configText = metadata["train_config"],
+              let config = try? JSONDecoder().decode(TrainConfig.self, from: Data(configText.utf8)),
+              let rngText = metadata["rng"] else {
+            throw bad("\(stateFile) lacks step, train_config or rng")
+        }
+        let words = rngText.split(separator: ",").compactMap { UInt64($0) }
+        let generator = try SeededGenerator(state: words)
+        let (_, weightsMetadata) = try ModelDirectory.loadWeights(runDirectory + "/" + ModelDirectory.weightsFile, config: model.config)
+        guard weightsMetadata["step"] == stepText else {
+            throw bad("the weights are from step \(weightsMetadata["step"] ?? "?") but the optimizer state is from step \(stepText)")
+        }
+        guard metadata["data"] == fingerprint(data) else {
+            throw bad("the corpus differs from the one this run was trained on")
+        }
+        let optimizer = AdamW(layout: model.layout)
+        for (name, buffer) in [("adam.m", optimizer.m), ("adam.v", optimizer.v)] {
+            guard let tensor = tensors.first(where: { $0.name == name }), tensor.values.count == buffer.count else {
+                throw bad("\(stateFile) has no \(name) of \(buffer.count) values")
+            }
+            tensor.values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: buffer.count) }
+        }
+        return try Trainer(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
+                           step: step, generator: generator, optimizer: optimizer)
+    }
+
+    public var tokensPerStep: Int { config.batchSize * config.gradientAccumulation * model.config.contextLength }
+
+    /// One optimizer step over `gradientAccumulation` micro-batches; returns the mean training loss.
+    public func trainStep() throws -> (loss: Float, learningRate: Float, gradientNorm: Float) {
+        let t = model.config.contextLength, b = config.batchSize, accumulation = config.gradientAccumulation
+        model.zeroGradients()
+        var lossSum: Float = 0
+        for _ in 0..<accumulation {
+            let batch = TrainingData.randomBatch(from: data.train, batch: b, time: t, generator: &generator)
+            let loss = try model.forward(tokens: batch.inputs, targets: batch.targets, batch: b, time: t)!
+            guard loss.isFinite else {
+                throw TrainingError.nonFinite("the training loss became \(loss) at step \(step + 1); the last checkpoint was kept")
+            }
+            lossSum += loss
+            model.backward(scale: 1 / Float(accumulation))
+        }
+        let norm = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip)
+        guard norm.isFinite else {
+            throw TrainingError.nonFinite("the gradient norm became \(norm) at step \(step + 1); the last checkpoint was kept")
+        }
+        let rate = schedule.rate(at: step)
+        step += 1
+        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: rate, step: step, config: config)
+        return (lossSum / Float(accumulation), rate, norm)
+    }
+
+    /// Mean loss over `config.evalBatches` random validation batches. The batches depend only on the
+    /// seed and the step, so evaluating never changes the training data order.
+    public func estimateValidationLoss() throws -> Float {
+        var evalGenerator = SeededGenerator(seed: config.seed &+ 0x5EED &* UInt64(step + 1))
+        let t = model.config.contextLength
+        var total: Float = 0
+        for _ in 0..<config.evalBatches {
+            let batch = TrainingData.randomBatch(from: data.validation, batch: config.batchSize, time: t, generator: &evalGenerator)
+            total += try model.forward(tokens: batch.inputs, targets: batch.targets, batch: config.batchSize, time: t)!
+        }
+        return total / Float(config.evalBatches)
+    }
+
+    /// Trains until `config.steps` (or `stopAt`, if earlier), evaluating, logging and checkpointing.
+    public func run(stopAt: Int? = nil, report: (StepReport) -> Void) throws {
+        let end = min(stopAt ?? config.steps, config.steps)
+        let clock = ContinuousClock()
+        var recentMilliseconds: [Double] = []
+        while step < end {
+            let started = clock.now
+            let (loss, rate, norm) = try trainStep()
+            let elapsed = clock.now - started
+            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            recentMilliseconds.append(milliseconds)
+            if recentMilliseconds.count > 20 { recentMilliseconds.removeFirst() }
+            let typical = recentMilliseconds.sorted()[recentMilliseconds.count / 2]
+            let evaluate = step % config.evalEvery == 0 || step == config.steps
+            let validation = evaluate ? try estimateValidationLoss() : nil
+            let line = StepReport(step: step, totalSteps: config.steps, trainLoss: loss, validationLoss: validation,
+                                  learningRate: rate, gradientNorm: norm,
+                                  tokensPerSecond: Double(tokensPerStep) / (milliseconds / 1000),
+                                  millisecondsPerStep: milliseconds,
+                                  etaSeconds: typical / 1000 * Double(config.steps - step))
+            try appendMetrics(line)
+            report(line)
+            if evaluate || (config.saveEvery > 0 && step % config.saveEvery == 0) || step == end {
+                try saveCheckpoint()
+            }
+        }
+    }
+
+    /// Writes weights, config, tokenizer and optimizer state; each file atomically.
+    public func saveCheckpoint() throws {
+        let stepText = String(step)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let metadata: [String: String] = [
+            "format": Trainer.stateFormat, "version": "1", "step": stepText,
+            "rng": generator.state.map(String.init).joined(separator: ","),
+            "train_config": String(decoding: try encoder.encode(config), as: UTF8.self),
+            "data": dataFingerprint,
+        ]
+        try ModelDirectory.createDirectory(runDirectory)
+        try Safetensors.write([NamedTensor(name: "adam.m", shape: [optimizer.m.count], values: optimizer.m.array),
+                               NamedTensor(name: "adam.v", shape: [optimizer.v.count], values: optimizer.v.array)],
+                              metadata: metadata, to: runDirectory + "/" + Trainer.stateFile)
+        try ModelDirectory.save(model: model, tokenizer: tokenizer, to: runDirectory, metadata: ["step": stepText])
+    }
+
+    private func appendMetrics(_ line: StepReport) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var data = try encoder.encode(line)
+        data.append(0x0A)
+        let path = runDirectory + "/" + Trainer.metricsFile
+        try ModelDirectory.createDirectory(runDirectory)
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw CoreError.writeFailed(path: path, reason: "cannot open for appending")
+        }
+        defer { try? handle.close() }
+        handle.seekToEndOfFile()
+        handle.write(data)
+    }
+
+    /// Token count plus an FNV-1a hash of the tokens: enough to notice a different corpus on resume.
+    static func fingerprint(_ data: TrainingData) -> String {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for token in data.train + data.validation {
+            hash = (hash ^ UInt64(UInt32(bitPattern: token))) &* 0x0000_0100_0000_01B3
+        }
+        return "\(data.train.count)+\(data.validation.count):\(String(hash, radix: 16))"
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Core
+import Foundation
+
+/// `--threads`, shared by every command that computes.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Threads for BLAS and MiniGPT's own loops (default: the number of cores).")
+    var threads: Int = ComputeThreads.available
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func apply() throws { try ComputeThreads.set(threads) }
+}
+
+/// Standard error, for progress and diagnostics; stdout carries only results.
+enum Console {
+    static var isTerminal: Bool { isatty(fileno(stderr)) != 0 }
+
+    static func status(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    /// Rewrites the current terminal line (used for the live progress line).
+    static func overwrite(_ text: String) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    }
+
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let total = Int(seconds.rounded())
+    if total >= 3600 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
+    if total >= 60 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
+    return "\(total)s"
+}
+
+func formatCount(_ value: Int) -> String {
+    value >= 1_000_000 ? String(format: "%.2fM", Double(value) / 1e6) : value >= 1000 ? String(format: "%.1fK", Double(value) / 1e3) : "\(value)"
+}
