@@ -33,12 +33,15 @@ let package = Package(
             swiftSettings: nativeCPU
         ),
         .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport", swiftSettings: nativeCPU),
-        .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], swiftSettings: nativeCPU),
+        .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], resources: [.copy("Fixtures")],
+                    swiftSettings: nativeCPU),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Core", "Tokenizers", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
+        // Runs the built `minigpt` binary to check what a user sees on bad input.
+        .testTarget(name: "CLITests", dependencies: ["minigpt", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
     ],

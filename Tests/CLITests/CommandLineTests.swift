@@ -1,0 +1,88 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Runs the `minigpt` binary that SwiftPM built beside the test bundle, the way a user would.
+struct CommandResult {
+    var status: Int32
+    var exitedNormally: Bool
+    var stdout: String
+    var stderr: String
+}
+
+func runMinigpt(_ arguments: [String], input: String? = nil) throws -> CommandResult {
+    // The test runner lives in the build products directory, beside the `minigpt` it was built with.
+    let runner = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    let binary = runner.deletingLastPathComponent().appendingPathComponent("minigpt")
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = inp
+    try process.run()
+    if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
+    try inp.fileHandleForWriting.close()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(status: process.terminationStatus, exitedNormally: process.terminationReason == .exit,
+                         stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+final class CommandLineTests: XCTestCase {
+    /// Bad input ends with a one-line "Error: ..." naming the problem and a non-zero exit, never a trap.
+    func assertCleanFailure(_ arguments: [String], mentions expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try runMinigpt(arguments)
+        XCTAssertTrue(result.exitedNormally, "terminated by a signal: \(result.stderr)", file: file, line: line)
+        XCTAssertNotEqual(result.status, 0, file: file, line: line)
+        let errorLines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }
+        XCTAssertEqual(errorLines.count, 1, "stderr: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(expected), "expected '\(expected)' in: \(result.stderr)", file: file, line: line)
+        XCTAssertFalse(result.stderr.contains("Fatal error"), file: file, line: line)
+    }
+
+    func testTrainRejectsBadInput() throws {
+        let directory = TemporaryDirectory()
+        let tiny = directory.write("just a few characters", to: "tiny.txt")
+        let empty = directory.write("", to: "empty.txt")
+        let out = directory.file("run")
+        try assertCleanFailure(["train", "--corpus", directory.file("missing.txt"), "--out", out], mentions: "not found")
+        try assertCleanFailure(["train", "--corpus", empty, "--out", out], mentions: "empty")
+        try assertCleanFailure(["train", "--corpus", tiny, "--out", out], mentions: "too short for context 64")
+        try assertCleanFailure(["train", "--corpus", tiny, "--width", "130", "--heads", "4"], mentions: "not divisible")
+        try assertCleanFailure(["train", "--corpus", tiny, "--layers", "0"], mentions: "layers must be positive")
+        try assertCleanFailure(["train", "--corpus", tiny, "--batch=-3"], mentions: "--batch must be positive")
+        try assertCleanFailure(["train", "--corpus", tiny, "--lr=-1"], mentions: "--lr")
+        try assertCleanFailure(["train", "--corpus", tiny, "--threads", "0"], mentions: "--threads")
+    }
+
+    func testEvalRejectsBadInput() throws {
+        let directory = TemporaryDirectory()
+        let text = directory.write("hello", to: "text.txt")
+        try assertCleanFailure(["eval", "--model", directory.file("nope"), "--data", text], mentions: "no such directory")
+        try assertCleanFailure(["eval", "--model", directory.path, "--data", text], mentions: "config.json")
+    }
+
+    /// Train briefly, then evaluate and refuse to overwrite the run.
+    func testTrainThenEvaluate() throws {
+        let directory = TemporaryDirectory()
+        let corpus = directory.write(String(repeating: "to be or not to be, that is the question. ", count: 30), to: "corpus.txt")
+        let run = directory.file("run")
+        let common = ["--corpus", corpus, "--layers", "1", "--heads", "2", "--width", "16", "--context", "16",
+                      "--batch", "2", "--eval-every", "5", "--eval-batches", "1", "--out", run]
+        let trained = try runMinigpt(["train", "--steps", "5"] + common)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertTrue(trained.stderr.contains("parameters"), trained.stderr)
+        XCTAssertTrue(trained.stderr.contains("step 5/5"), trained.stderr)
+        for file in ["model.safetensors", "config.json", "tokenizer.json", "training_state.safetensors", "metrics.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
+        }
+        try assertCleanFailure(["train", "--steps", "5"] + common, mentions: "already holds a run")
+        let evaluated = try runMinigpt(["eval", "--model", run, "--data", corpus])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        XCTAssertTrue(evaluated.stdout.contains("nats/token"), evaluated.stdout)
+        try assertCleanFailure(["eval", "--model", run, "--data", directory.write("XYZ", to: "other.txt")], mentions: "\"X\"")
+    }
+}
