@@ -8,6 +8,7 @@ struct MiniGPT: ParsableCommand {
         subcommands: [
             TrainCommand.self,
             EvalCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,68 @@
+import Core
+import Foundation
+import Model
+import Tokenizers
+import Training
+
+/// The training configurations the issues compare against PyTorch (vocab, layers, heads, width, context, batch).
+public struct TrainingShape: Codable, Sendable {
+    public var name: String
+    public var model: ModelConfig
+    public var batch: Int
+
+    public static let presets: [String: TrainingShape] = [
+        "S": TrainingShape(name: "S", model: ModelConfig(vocabularySize: 65, contextLength: 64, layers: 4, heads: 4, width: 128), batch: 12),
+        "M": TrainingShape(name: "M", model: ModelConfig(vocabularySize: 65, contextLength: 256, layers: 6, heads: 6, width: 384), batch: 8),
+        "L": TrainingShape(name: "L", model: ModelConfig(vocabularySize: 4096, contextLength: 256, layers: 6, heads: 6, width: 384), batch: 8),
+    ]
+
+    /// Training FLOPs per token: 6 N (N without the position embedding, the LM head counted through
+    /// the tied embedding) plus 6 L T C for the attention score and weighted-value products, as in Kaplan et al.
+    public var flopsPerToken: Double {
+        let c = Double(model.width), l = Double(model.layers), t = Double(model.contextLength)
+        let n = Double(model.parameterCount - model.contextLength * model.width)
+        return 6 * n + 6 * l * t * c
+    }
+}
+
+public struct TrainingBenchmarkResult: Codable, Sendable {
+    public var shape: String
+    public var threads: Int
+    public var tokensPerStep: Int
+    public var milliseconds: Measurement
+    public var tokensPerSecond: Double
+    public var gflops: Double
+    public var peakMemoryMB: Double
+    public var initialLoss: Float
+}
+
+public enum TrainingBenchmark {
+    /// Validates (the first step's loss is near ln V, as for any freshly initialised model), warms up,
+    /// then times `repeats` optimizer steps on random tokens.
+    public static func run(shape: TrainingShape, threads: Int, warmup: Int, repeats: Int) throws -> TrainingBenchmarkResult {
+        try ComputeThreads.set(threads)
+        let v = shape.model.vocabularySize
+        let tokenizer = try CharTokenizer(characters: (0..<v).compactMap { Unicode.Scalar(0x100 + $0) })
+        var generator = SeededGenerator(seed: 99)
+        let tokens = (0..<(shape.model.contextLength * 200)).map { _ in Int32(generator.nextInt(below: v)) }
+        var config = TrainConfig()
+        config.batchSize = shape.batch
+        config.steps = warmup + repeats + 1
+        config.warmupSteps = 1
+        let data = try TrainingData(tokens: tokens, validationFraction: 0.1, contextLength: shape.model.contextLength)
+        let trainer = try Trainer(modelConfig: shape.model, tokenizer: tokenizer, data: data, config: config,
+                                  runDirectory: NSTemporaryDirectory() + "minigpt-bench-unused")
+        let first = try trainer.trainStep()
+        let expected = Float(log(Double(v)))
+        guard first.loss.isFinite, abs(first.loss - expected) < 0.2 else {
+            throw TrainingError.nonFinite("benchmark validation failed: initial loss \(first.loss), expected about \(expected)")
+        }
+        let measurement = try Measurement.time(warmup: warmup, repeats: repeats) { _ = try trainer.trainStep() }
+        let tokensPerStep = trainer.tokensPerStep
+        let seconds = measurement.median / 1000
+        return TrainingBenchmarkResult(shape: shape.name, threads: threads, tokensPerStep: tokensPerStep, milliseconds: measurement,
+                                       tokensPerSecond: Double(tokensPerStep) / seconds,
+                                       gflops: shape.flopsPerToken * Double(tokensPerStep) / seconds / 1e9,
+                                       peakMemoryMB: peakResidentMegabytes(), initialLoss: first.loss)
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Benchmarking
+import Core
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks (build with -c release). Each validates its result, warms up, then repeats.",
+        subcommands: [TrainBenchCommand.self]
+    )
+}
+
+struct TrainBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training tokens/s and ms/step for the S, M and L shapes on random tokens."
+    )
+
+    @Option(help: "Comma-separated shapes: S (4x128, ctx 64, batch 12), M (6x384, ctx 256, batch 8), L (M with vocab 4096).")
+    var shapes = "S,M"
+    @Option(help: "Comma-separated thread counts.") var threads = "1,2"
+    @Option(help: "Untimed steps before timing.") var warmup = 3
+    @Option(help: "Timed steps (median, min, max are reported).") var repeats = 10
+    @Option(help: "Write the results as JSON to this file.") var json: String?
+
+    func validate() throws {
+        guard warmup >= 0, repeats >= 5 else { throw ValidationError("--repeats must be at least 5 and --warmup not negative") }
+        for name in shapes.split(separator: ",") where TrainingShape.presets[String(name)] == nil {
+            throw ValidationError("unknown shape \(name); choose from S, M, L")
+        }
+        guard threads.split(separator: ",").allSatisfy({ Int($0).map { $0 >= 1 } ?? false }) else {
+            throw ValidationError("--threads takes positive integers separated by commas, got \(threads)")
+        }
+    }
+
+    func run() throws {
+        let machine = MachineInfo.current()
+        Console.status("machine: \(machine.cpuModel), \(machine.cores) cores, OpenBLAS \(machine.blasCoreType) kernels")
+        var results: [TrainingBenchmarkResult] = []
+        Console.out("| shape | threads | ms/step median (min-max) | tokens/s | GFLOP/s | peak RSS MB |\n|---|---|---|---|---|---|\n")
+        for name in shapes.split(separator: ",") {
+            for count in threads.split(separator: ",").compactMap({ Int($0) }) {
+                let result = try TrainingBenchmark.run(shape: TrainingShape.presets[String(name)]!, threads: count,
+                                                       warmup: warmup, repeats: repeats)
+                results.append(result)
+                let m = result.milliseconds
+                Console.out(String(format: "| %@ | %d | %.1f (%.1f-%.1f) | %.0f | %.1f | %.0f |\n", result.shape, count, m.median,
+                                   m.minimum, m.maximum, result.tokensPerSecond, result.gflops, result.peakMemoryMB))
+            }
+        }
+        if let json {
+            struct Report: Codable { var machine: MachineInfo; var training: [TrainingBenchmarkResult] }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try encoder.encode(Report(machine: machine, training: results)), to: json)
+        }
+    }
+}
