@@ -28,7 +28,6 @@ final class Activations {
             residual3 = FloatBuffer(count: n * c)
         }
 
-        var all: [FloatBuffer] { [ln1, ln1Mean, ln1Rstd, qkv, att, attOut, residual2, ln2, ln2Mean, ln2Rstd, fc, gelu, residual3] }
     }
 
     let batch: Int
@@ -55,8 +54,14 @@ final class Activations {
         scratch = FloatBuffer(count: n * 4 * c)
     }
 
-    func zero() {
-        for buffer in [embedded, lnf, lnfMean, lnfRstd, logits, probs, losses, scratch] { buffer.fill(0) }
-        for block in blocks { for buffer in block.all { buffer.fill(0) } }
+    /// Clears the buffers the backward pass accumulates into. `att` is skipped: as a gradient buffer it is
+    /// scratch that attention's backward overwrites (it is the largest buffer at long contexts).
+    func zeroForBackward() {
+        for buffer in [embedded, lnf, logits] { buffer.fill(0) }
+        for block in blocks {
+            for buffer in [block.ln1, block.qkv, block.attOut, block.residual2, block.ln2, block.fc, block.gelu, block.residual3] {
+                buffer.fill(0)
+            }
+        }
     }
 }

@@ -129,7 +129,7 @@ public final class GPT {
         precondition(positionWeights.count == n, "one weight per position")
         let acts = activations!
         let g = activationsFitting(batch: b, time: t, existing: &activationGradients)
-        g.zero()
+        g.zeroForBackward()
         let c = config.width, v = config.vocabularySize, h = config.heads
         let p = parameters.pointer
         let dp = gradients.pointer

@@ -47,6 +47,7 @@ public final class Trainer {
     private let optimizer: AdamW
     private let schedule: LearningRateSchedule
     private let dataFingerprint: String
+    private var extraReplicas: [GPT] = []
 
     /// Starts a fresh run: initialises the model from the seed.
     public convenience init(modelConfig: ModelConfig, tokenizer: any Tokenizer, data: TrainingData,
@@ -113,16 +114,19 @@ public final class Trainer {
     /// One optimizer step over `gradientAccumulation` micro-batches; returns the mean training loss.
     public func trainStep() throws -> (loss: Float, learningRate: Float, gradientNorm: Float) {
         let t = model.config.contextLength, b = config.batchSize, accumulation = config.gradientAccumulation
-        model.zeroGradients()
+        let replicas = try replicaSet()
+        for replica in replicas { replica.zeroGradients() }
         var lossSum: Float = 0
         for _ in 0..<accumulation {
             let batch = TrainingData.randomBatch(from: data.train, batch: b, time: t, generator: &generator)
-            let loss = try model.forward(tokens: batch.inputs, targets: batch.targets, batch: b, time: t)!
+            let loss = try shardedLoss(batch, batch: b, replicas: replicas, backwardScale: 1 / Float(accumulation))
             guard loss.isFinite else {
                 throw TrainingError.nonFinite("the training loss became \(loss) at step \(step + 1); the last checkpoint was kept")
             }
             lossSum += loss
-            model.backward(scale: 1 / Float(accumulation))
+        }
+        for replica in replicas.dropFirst() {
+            VectorMath.add(replica.gradients.pointer, into: model.gradients.pointer, model.gradients.count)
         }
         let norm = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip)
         guard norm.isFinite else {
@@ -139,12 +143,42 @@ public final class Trainer {
     public func estimateValidationLoss() throws -> Float {
         var evalGenerator = SeededGenerator(seed: config.seed &+ 0x5EED &* UInt64(step + 1))
         let t = model.config.contextLength
+        let replicas = try replicaSet()
         var total: Float = 0
         for _ in 0..<config.evalBatches {
             let batch = TrainingData.randomBatch(from: data.validation, batch: config.batchSize, time: t, generator: &evalGenerator)
-            total += try model.forward(tokens: batch.inputs, targets: batch.targets, batch: config.batchSize, time: t)!
+            total += try shardedLoss(batch, batch: config.batchSize, replicas: replicas, backwardScale: nil)
         }
         return total / Float(config.evalBatches)
+    }
+
+    /// Data parallelism inside one step: the batch's rows are split over the replicas, one thread each
+    /// (see `ComputeThreads.shards`). Returns the mean loss over the whole batch; with `backwardScale`
+    /// each replica accumulates gradients of backwardScale * (its share of the batch-mean loss).
+    private func shardedLoss(_ batch: (inputs: [Int32], targets: [Int32]), batch b: Int, replicas: [GPT],
+                             backwardScale: Float?) throws -> Float {
+        let t = model.config.contextLength
+        let shardLosses = FloatBuffer(count: replicas.count)
+        try ComputeThreads.shards(replicas.count) { shard in
+            let rows = (b * shard / replicas.count)..<(b * (shard + 1) / replicas.count)
+            let span = (rows.lowerBound * t)..<(rows.upperBound * t)
+            let replica = replicas[shard]
+            let loss = try replica.forward(tokens: Array(batch.inputs[span]), targets: Array(batch.targets[span]),
+                                           batch: rows.count, time: t)!
+            let share = Float(rows.count) / Float(b)
+            shardLosses[shard] = loss * share
+            if let backwardScale { replica.backward(scale: backwardScale * share) }
+        }
+        return VectorMath.sum(shardLosses.pointer, replicas.count)
+    }
+
+    /// The model plus one replica per extra thread, sharing its parameter buffer.
+    private func replicaSet() throws -> [GPT] {
+        let wanted = max(1, min(ComputeThreads.count, config.batchSize))
+        if extraReplicas.count != wanted - 1 {
+            extraReplicas = try (1..<wanted).map { _ in try GPT(config: model.config, parameters: model.parameters) }
+        }
+        return [model] + extraReplicas
     }
 
     /// Trains until `config.steps` (or `stopAt`, if earlier), evaluating, logging and checkpointing.
