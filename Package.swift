@@ -24,10 +24,11 @@ let package = Package(
         .target(name: "Model", dependencies: ["Core", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Training", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
+        .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
             dependencies: [
-                "Core", "Tokenizers", "Model", "Generation", "Training",
+                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -38,6 +39,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Core", "Tokenizers", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
+        .testTarget(name: "AccountingTests", dependencies: ["Accounting", "Model", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
