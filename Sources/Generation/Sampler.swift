@@ -18,11 +18,13 @@ import Foundation
 /// 6. Min-p: with `p_i` the softmax over the survivors of step 5, keep tokens with `p_i >= minP * p_max`,
 ///    evaluated as `logit_i - logit_max >= ln(minP)`. (Renormalising does not change `p_i / p_max`.)
 /// 7. Temperature and draw: the survivors get probabilities `softmax(logit / temperature)` and one uniform
-///    `nextDouble()` from the seeded generator picks a token by walking the survivors' cumulative sum.
+///    `nextDouble()` from the seeded generator picks the first survivor (in the order left by the filters)
+///    whose cumulative probability exceeds it.
 ///
 /// The hot path does not allocate once the scratch buffers have grown to the vocabulary size: the working
-/// logits, candidate ids, occurrence counts and weights live in buffers the sampler keeps between calls, and
-/// top-k / top-p select through a binary heap (O(V + k log V)) instead of sorting the whole vocabulary.
+/// logits, candidate ids, occurrence counts and cumulative weights live in buffers the sampler keeps between calls.
+/// Top-k keeps a size-k min-heap while scanning (O(V) for small k) and top-p finds its boundary by
+/// quickselect (expected O(V)); neither sorts the whole vocabulary.
 /// A copy of a `Sampler` gets its own scratch on its first draw, so copies are independent.
 public struct Sampler: Sendable {
     public let config: SamplingConfig
@@ -68,7 +70,8 @@ public struct Sampler: Sendable {
         }
         let total = scratch.computeWeights()
         for j in 0..<scratch.candidateCount {
-            result[Int(scratch.ids[j])] = Float(Double(scratch.weights[j]) / total)
+            let below = j == 0 ? 0 : scratch.cumulative[j - 1]
+            result[Int(scratch.ids[j])] = Float((scratch.cumulative[j] - below) / total)
         }
         return result
     }
@@ -95,13 +98,15 @@ public struct Sampler: Sendable {
 private final class SamplerScratch: @unchecked Sendable {
     let capacity: Int
     let logits: UnsafeMutablePointer<Float>   // (V) logits after penalties and bias
-    var ids: UnsafeMutablePointer<Int32>      // (V) candidate ids; the first `candidateCount` are live
-    var spare: UnsafeMutablePointer<Int32>    // (V) output of heap selection, swapped with `ids`
+    let ids: UnsafeMutablePointer<Int32>      // (V) candidate ids; the first `candidateCount` are live
+    let spare: UnsafeMutablePointer<Int32>    // (V) room for the top-k heap (k <= V)
     let counts: UnsafeMutablePointer<Int32>   // (V) occurrences in the penalty window; all zero between calls
-    let weights: UnsafeMutablePointer<Float>  // (V) unnormalised probabilities of the live candidates
+    let cumulative: UnsafeMutablePointer<Double>  // (V) running sum of the live candidates' unnormalised probabilities
+    let weights: UnsafeMutablePointer<Float>  // (V) exp(logit - max) by token id, for top-p
     var candidateCount = 0
     var vocabularySize = 0
     var temperature: Float = 1  // of the last `filter` call
+    var maxLogit: Float = 0     // largest candidate logit; every filter keeps that token, so it stays valid
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -111,6 +116,7 @@ private final class SamplerScratch: @unchecked Sendable {
         spare = .allocate(capacity: size)
         counts = .allocate(capacity: size)
         counts.initialize(repeating: 0, count: size)
+        cumulative = .allocate(capacity: size)
         weights = .allocate(capacity: size)
     }
 
@@ -119,6 +125,7 @@ private final class SamplerScratch: @unchecked Sendable {
         ids.deallocate()
         spare.deallocate()
         counts.deallocate()
+        cumulative.deallocate()
         weights.deallocate()
     }
 
@@ -161,10 +168,13 @@ private final class SamplerScratch: @unchecked Sendable {
         if temperature == 0 { return argmax() }
 
         var count = 0
+        var best = -Float.infinity
         for i in 0..<vocab where logits[i] > -Float.infinity {
             ids[count] = Int32(i)
             count += 1
+            best = max(best, logits[i])
         }
+        maxLogit = best
         precondition(count > 0, "every token is banned: all logits are -inf or NaN after penalties and bias")
         candidateCount = count
         var ranked = false  // whether ids[0..<candidateCount] is in rank order
@@ -175,7 +185,6 @@ private final class SamplerScratch: @unchecked Sendable {
         }
         if config.topP < 1 {
             keepNucleus(topP: Double(config.topP), ranked: ranked)
-            ranked = true
         }
         if config.minP > 0 {
             keepAboveMinP(config.minP)
@@ -196,46 +205,111 @@ private final class SamplerScratch: @unchecked Sendable {
     }
 
     /// Moves the `count` highest-ranked candidates, in rank order, to the front of `ids`.
+    /// A min-heap of the best `count` seen so far sits in `spare`; most candidates are rejected by one
+    /// comparison with its root, so this is O(V) plus O(log k) per replacement, not a full sort.
     private func selectTop(count: Int) {
-        var heap = CandidateHeap(ids: ids, count: candidateCount, logits: logits)
-        for j in 0..<count { spare[j] = heap.popFirst() }
-        swap(&ids, &spare)
+        spare.update(from: ids, count: count)
+        var best = WorstFirstHeap(ids: spare, count: count, logits: logits)
+        var worstKept = best.root
+        for j in count..<candidateCount {
+            let id = ids[j]
+            if ranksBefore(id, worstKept, logits) {
+                best.replaceRoot(with: id)
+                worstKept = best.root
+            }
+        }
+        var slot = count - 1
+        while !best.isEmpty {  // the min-heap yields the kept candidates worst first
+            ids[slot] = best.popRoot()
+            slot -= 1
+        }
         candidateCount = count
     }
 
     /// Keeps the smallest rank-ordered prefix whose softmax mass is >= `topP` (at least one token).
+    /// Ranked candidates (after top-k) are walked in order. Otherwise a quickselect on rank finds the
+    /// prefix without sorting: partition around a pivot, then continue in the part that holds the
+    /// boundary, expected O(V). The kept candidates end up in `ids[0..<candidateCount]` in no particular order.
     private func keepNucleus(topP: Double, ranked: Bool) {
-        let maxLogit = ranked ? logits[Int(ids[0])] : maximumCandidateLogit()
         var total = 0.0
-        for j in 0..<candidateCount { total += Double(expf(logits[Int(ids[j])] - maxLogit)) }
+        for j in 0..<candidateCount {
+            let id = ids[j]
+            let weight = expf(logits[Int(id)] - maxLogit)
+            weights[Int(id)] = weight
+            total += Double(weight)
+        }
         let target = topP * total
-        var cumulative = 0.0
         if ranked {
-            var kept = 0
-            while kept < candidateCount {
-                cumulative += Double(expf(logits[Int(ids[kept])] - maxLogit))
-                kept += 1
-                if cumulative >= target { break }
+            candidateCount = keptByWalking(from: 0, to: candidateCount, needing: target)
+            return
+        }
+        var low = 0, high = candidateCount  // undecided: ids[low..<high]; ids[0..<low] are kept
+        var needed = target                 // mass the undecided part still has to supply
+        while high - low > 16 {
+            let split = partition(low, high)
+            let pivot = ids[split.pivotIndex]
+            if split.massBefore >= needed {
+                high = split.pivotIndex
+            } else if split.massBefore + Double(weights[Int(pivot)]) >= needed {
+                candidateCount = split.pivotIndex + 1
+                return
+            } else {
+                needed -= split.massBefore + Double(weights[Int(pivot)])
+                low = split.pivotIndex + 1
             }
-            candidateCount = kept
-        } else {
-            var heap = CandidateHeap(ids: ids, count: candidateCount, logits: logits)
-            var kept = 0
-            while !heap.isEmpty {
-                let id = heap.popFirst()
-                spare[kept] = id
-                kept += 1
-                cumulative += Double(expf(logits[Int(id)] - maxLogit))
-                if cumulative >= target { break }
+        }
+        insertionSortByRank(low, high)
+        candidateCount = keptByWalking(from: low, to: high, needing: needed)
+    }
+
+    /// Walks rank-ordered `ids[start..<end]` until `needed` mass is reached; returns the end of the kept part.
+    private func keptByWalking(from start: Int, to end: Int, needing needed: Double) -> Int {
+        var mass = 0.0
+        var index = start
+        while index < end {
+            mass += Double(weights[Int(ids[index])])
+            index += 1
+            if mass >= needed { break }
+        }
+        return max(index, 1)  // rounding can leave `needed` unreached; then the whole part is kept
+    }
+
+    /// Lomuto partition of `ids[low..<high]` around the median of three by rank: higher-ranked candidates
+    /// first, then the pivot. Returns the pivot's index and the weight of the candidates before it.
+    private func partition(_ low: Int, _ high: Int) -> (pivotIndex: Int, massBefore: Double) {
+        let middle = (low + high) / 2, last = high - 1
+        // Order ids[low], ids[middle], ids[last] by rank so the median lands in the middle, then park it at the end.
+        if ranksBefore(ids[middle], ids[low], logits) { ids.swapAt(low, middle) }
+        if ranksBefore(ids[last], ids[low], logits) { ids.swapAt(low, last) }
+        if ranksBefore(ids[last], ids[middle], logits) { ids.swapAt(middle, last) }
+        ids.swapAt(middle, last)
+        let pivot = ids[last]
+        var store = low
+        var mass = 0.0
+        for j in low..<last where ranksBefore(ids[j], pivot, logits) {
+            ids.swapAt(store, j)
+            mass += Double(weights[Int(ids[store])])
+            store += 1
+        }
+        ids.swapAt(store, last)
+        return (store, mass)
+    }
+
+    private func insertionSortByRank(_ low: Int, _ high: Int) {
+        guard high - low > 1 else { return }
+        for i in (low + 1)..<high {
+            let item = ids[i]
+            var j = i
+            while j > low && ranksBefore(item, ids[j - 1], logits) {
+                ids[j] = ids[j - 1]
+                j -= 1
             }
-            swap(&ids, &spare)
-            candidateCount = kept
+            ids[j] = item
         }
     }
 
     /// Keeps candidates with `p >= minP * p_max`, preserving their order.
     private func keepAboveMinP(_ minP: Float) {
-        let maxLogit = maximumCandidateLogit()
         let threshold = logf(minP)
         var kept = 0
         for j in 0..<candidateCount where logits[Int(ids[j])] - maxLogit >= threshold {
@@ -245,47 +319,55 @@ private final class SamplerScratch: @unchecked Sendable {
         candidateCount = kept  // never 0: the maximum passes because 0 >= ln(minP) for minP <= 1
     }
 
-    private func maximumCandidateLogit() -> Float {
-        var best = -Float.infinity
-        for j in 0..<candidateCount { best = max(best, logits[Int(ids[j])]) }
-        return best
-    }
-
     // MARK: Step 7
 
-    /// Fills `weights[j] = exp((logit - max) / temperature)` for the live candidates; returns their sum.
+    /// Fills `cumulative[j]` with the running sum of `exp((logit - max) / temperature)` over the live
+    /// candidates; returns the total.
     func computeWeights() -> Double {
-        let maxLogit = maximumCandidateLogit()
         let inverse = 1 / temperature
         var total = 0.0
         for j in 0..<candidateCount {
-            let weight = expf((logits[Int(ids[j])] - maxLogit) * inverse)
-            weights[j] = weight
-            total += Double(weight)
+            total += Double(expf((logits[Int(ids[j])] - maxLogit) * inverse))
+            cumulative[j] = total
         }
         return total
     }
 
-    /// Picks the candidate where the cumulative weight first exceeds `uniform * total`.
+    /// Picks the first candidate whose cumulative weight exceeds `uniform * total` (binary search).
     func draw(uniform: Double) -> Int {
         let total = computeWeights()
-        let target = uniform * total
-        var cumulative = 0.0
-        var lastPositive = Int(ids[0])
-        for j in 0..<candidateCount where weights[j] > 0 {
-            cumulative += Double(weights[j])
-            lastPositive = Int(ids[j])
-            if target < cumulative { return lastPositive }
+        // Clamped below the total so rounding in `uniform * total` can never step past the last positive
+        // weight; the first index above the target then always adds a positive weight.
+        let target = min(uniform * total, total.nextDown)
+        var low = 0, high = candidateCount - 1  // the answer is in low...high
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] > target { high = middle } else { low = middle + 1 }
         }
-        return lastPositive  // only reached when rounding leaves target at the very top of the sum
+        return Int(ids[low])
     }
 }
 
-/// A binary max-heap of candidate ids built in place over `ids[0..<count]`, ordered by logit with ties
-/// going to the lower id, so every pop sequence is deterministic.
-private struct CandidateHeap {
+/// True when candidate `a` ranks before candidate `b`: higher logit, ties going to the lower id.
+/// A strict total order over distinct ids, so every selection below is deterministic.
+@inline(__always)
+private func ranksBefore(_ a: Int32, _ b: Int32, _ logits: UnsafeMutablePointer<Float>) -> Bool {
+    let la = logits[Int(a)], lb = logits[Int(b)]
+    return la > lb || (la == lb && a < b)
+}
+
+extension UnsafeMutablePointer where Pointee == Int32 {
+    fileprivate func swapAt(_ i: Int, _ j: Int) {
+        let item = self[i]
+        self[i] = self[j]
+        self[j] = item
+    }
+}
+
+/// A binary min-heap by rank built in place over `ids[0..<count]`: the root is the lowest-ranked candidate.
+private struct WorstFirstHeap {
     let ids: UnsafeMutablePointer<Int32>
-    var count: Int
+    private(set) var count: Int
     let logits: UnsafeMutablePointer<Float>
 
     init(ids: UnsafeMutablePointer<Int32>, count: Int, logits: UnsafeMutablePointer<Float>) {
@@ -300,20 +382,20 @@ private struct CandidateHeap {
     }
 
     var isEmpty: Bool { count == 0 }
+    var root: Int32 { ids[0] }
 
-    /// True when candidate `a` ranks before candidate `b`.
-    @inline(__always)
-    private func ranksBefore(_ a: Int32, _ b: Int32) -> Bool {
-        let la = logits[Int(a)], lb = logits[Int(b)]
-        return la > lb || (la == lb && a < b)
-    }
-
-    mutating func popFirst() -> Int32 {
+    mutating func popRoot() -> Int32 {
         let first = ids[0]
         count -= 1
         ids[0] = ids[count]
         siftDown(0)
         return first
+    }
+
+    /// Puts `id` in place of the root and restores the heap.
+    func replaceRoot(with id: Int32) {
+        ids[0] = id
+        siftDown(0)
     }
 
     private func siftDown(_ start: Int) {
@@ -322,8 +404,8 @@ private struct CandidateHeap {
         while true {
             var child = 2 * parent + 1
             if child >= count { break }
-            if child + 1 < count && ranksBefore(ids[child + 1], ids[child]) { child += 1 }
-            if !ranksBefore(ids[child], item) { break }
+            if child + 1 < count && ranksBefore(ids[child], ids[child + 1], logits) { child += 1 }
+            if !ranksBefore(item, ids[child], logits) { break }
             ids[parent] = ids[child]
             parent = child
         }

@@ -162,6 +162,14 @@ final class SamplerTests: XCTestCase {
 
     // MARK: The draw
 
+    func testTinyTemperatureNeverDrawsUnderflowedTokens() throws {
+        // At T = 1e-3 every token but the maximum has weight e^(-500) or less, which is 0 in Float:
+        // the draw must land on token 1 every time, whatever the uniform number.
+        var s = try sampler(SamplingConfig(temperature: 1e-3, seed: 3))
+        for _ in 0..<2000 { XCTAssertEqual(s.sample(logits: [0, 1, 0.5], recentTokens: noHistory), 1) }
+        XCTAssertEqual(try probabilities(SamplingConfig(temperature: 1e-3), [0, 1, 0.5]), [0, 1, 0])
+    }
+
     func testSameSeedGivesSameDraws() throws {
         let config = SamplingConfig(temperature: 1.5, seed: 42)
         var a = try sampler(config)
@@ -241,6 +249,18 @@ final class SamplerTests: XCTestCase {
         for _ in 0..<200 { XCTAssertTrue(keptSet.contains(s.sample(logits: values, recentTokens: [1, 2, 3]))) }
     }
 
+    func testTopKOnSortedAndTiedLogits() throws {
+        // Increasing logits replace the heap root for every token: the survivors are the last 100 ids.
+        let increasing = (0..<50_000).map { Float($0) / 10_000 }
+        let p = try probabilities(SamplingConfig(temperature: 1, topK: 100), increasing)
+        XCTAssertEqual(p.indices.filter { p[$0] > 0 }, Array(49_900..<50_000))
+        // Equal logits: the lowest ids win, and each keeps 1/3.
+        let flat = [Float](repeating: 0.5, count: 1000)
+        let q = try probabilities(SamplingConfig(temperature: 1, topK: 3), flat)
+        XCTAssertEqual(q.indices.filter { q[$0] > 0 }, [0, 1, 2])
+        assertClose(Array(q[0..<3]), [1 / 3, 1 / 3, 1 / 3], absolute: 1e-7, relative: 0)
+    }
+
     func testTopPOnLargeVocabularyMatchesSortedReference() throws {
         let values = largeLogits()
         // Reference: sort every token by logit, accumulate softmax mass until it reaches 0.9.
@@ -257,6 +277,32 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(keptCount, 2303)
         let p = try probabilities(SamplingConfig(temperature: 1, topP: 0.9), values)
         XCTAssertEqual(Set(p.indices.filter { p[$0] > 0 }), Set(order.prefix(keptCount)))
+    }
+
+    func testTopPQuickselectMatchesSortedReferenceOnRandomLogits() throws {
+        var random = SeededGenerator(seed: 11)
+        let values = (0..<20_000).map { _ in 3 * random.nextNormal() }
+        let order = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+        let maximum = Double(values[order[0]])
+        let weights = order.map { exp(Double(values[$0]) - maximum) }
+        let total = weights.reduce(0, +)
+        for topP: Float in [0.05, 0.5, 0.9, 0.99] {
+            var cumulative = 0.0
+            var keptCount = 0
+            while cumulative < Double(topP) * total {
+                cumulative += weights[keptCount]
+                keptCount += 1
+            }
+            let p = try probabilities(SamplingConfig(temperature: 1, topP: topP), values)
+            XCTAssertEqual(Set(p.indices.filter { p[$0] > 0 }), Set(order.prefix(keptCount)), "top-p \(topP)")
+        }
+    }
+
+    func testTopPOnEqualLogitsKeepsLowestIDs() throws {
+        // 1000 equal weights: 0.2995 of the mass needs 300 tokens, and ties go to the lowest ids.
+        let p = try probabilities(SamplingConfig(temperature: 1, topP: 0.2995), [Float](repeating: -2, count: 1000))
+        XCTAssertEqual(p.indices.filter { p[$0] > 0 }, Array(0..<300))
+        assertClose(Array(p[0..<300]), [Float](repeating: 1.0 / 300, count: 300), absolute: 1e-7, relative: 0)
     }
 
     // MARK: Validation
