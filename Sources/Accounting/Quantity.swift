@@ -19,6 +19,8 @@ public enum Quantity {
         let bad = AccountingError.invalid(
             "\(name) \"\(text)\" is not a number: write e.g. 175e9, 175B, 1.5T or 300000 (suffixes K M B/G T P)")
         var digits = text.trimmingWhitespace().replacingUnderscores()
+        let negative = digits.first == "-"
+        if negative { digits.removeFirst() }
         var scale = 1.0
         if let last = digits.last, let factor = suffixes[Character(last.lowercased())] {
             scale = factor
@@ -27,7 +29,7 @@ public enum Quantity {
         guard isPlainDecimal(digits), let value = Double(digits) else { throw bad }
         let result = value * scale
         guard result.isFinite else { throw AccountingError.invalid("\(name) \(text) is too large") }
-        guard result > 0 else { throw AccountingError.invalid("\(name) must be positive, got \(text)") }
+        guard result > 0, !negative else { throw AccountingError.invalid("\(name) must be positive, got \(text)") }
         return result
     }
 

@@ -22,6 +22,7 @@ public struct SamplingConfig: Codable, Equatable, Sendable {
     /// How many of the most recent tokens the three penalties look at; 0 turns the penalties off.
     public var penaltyLastN: Int = 64
     /// Added to a token's logit after the penalties; `-Float.infinity` bans the token.
+    /// (JSON has no infinity: encode with a `nonConformingFloatEncodingStrategy`, or ban with e.g. -1e30.)
     public var logitBias: [Int: Float] = [:]
     /// Seeds the generator when a `Sampler` is made without one.
     public var seed: UInt64 = 1337

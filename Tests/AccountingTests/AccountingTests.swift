@@ -119,7 +119,7 @@ final class AccountingTests: XCTestCase {
         for (text, value) in good {
             XCTAssertEqual(try Quantity.parse(text, name: "--tokens"), value, accuracy: value * 1e-15, text)
         }
-        for text in ["", "abc", "1.2.3", "-5", "5BB", "inf", "nan", "0x10", "1e", "B", "12 B", "1,000"] {
+        for text in ["", "abc", "1.2.3", "--5", "5BB", "inf", "nan", "0x10", "1e", "B", "12 B", "1,000"] {
             XCTAssertThrowsError(try Quantity.parse(text, name: "--params"), text) { error in
                 XCTAssertEqual(String(describing: error),
                                "--params \"\(text)\" is not a number: write e.g. 175e9, 175B, 1.5T or 300000 (suffixes K M B/G T P)")
@@ -127,6 +127,9 @@ final class AccountingTests: XCTestCase {
         }
         XCTAssertThrowsError(try Quantity.parse("0", name: "--tokens")) { error in
             XCTAssertEqual(String(describing: error), "--tokens must be positive, got 0")
+        }
+        XCTAssertThrowsError(try Quantity.parse("-5B", name: "--tokens")) { error in
+            XCTAssertEqual(String(describing: error), "--tokens must be positive, got -5B")
         }
         XCTAssertThrowsError(try Quantity.parse("1e400", name: "--tokens")) { error in
             XCTAssertEqual(String(describing: error), "--tokens 1e400 is too large")
