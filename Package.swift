@@ -24,11 +24,12 @@ let package = Package(
         .target(name: "Model", dependencies: ["Core", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Training", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
+        .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
             dependencies: [
-                "Core", "Tokenizers", "Model", "Generation", "Training", "Benchmarking",
+                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -43,6 +44,8 @@ let package = Package(
                     swiftSettings: nativeCPU),
         // Runs the built `minigpt` binary to check what a user sees on bad input.
         .testTarget(name: "CLITests", dependencies: ["minigpt", "TestSupport"], swiftSettings: nativeCPU),
+        .testTarget(name: "AccountingTests", dependencies: ["Accounting", "Model", "Core", "TestSupport"],
+                    swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
     ],

@@ -7,7 +7,9 @@ struct MiniGPT: ParsableCommand {
         abstract: "Train, run and align small GPT models on the CPU.",
         subcommands: [
             TrainCommand.self,
+            GenerateCommand.self,
             EvalCommand.self,
+            EstimateCommand.self,
             BenchCommand.self,
         ]
     )

@@ -84,5 +84,18 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
         XCTAssertTrue(evaluated.stdout.contains("nats/token"), evaluated.stdout)
         try assertCleanFailure(["eval", "--model", run, "--data", directory.write("XYZ", to: "other.txt")], mentions: "\"X\"")
+
+        // Generation: the same seed gives the same text; the prompt is echoed; bad options are refused.
+        let sample = ["generate", "--model", run, "--prompt", "to be", "--max-new-tokens", "20", "--seed", "7"]
+        let first = try runMinigpt(sample), second = try runMinigpt(sample)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(first.stdout, second.stdout)
+        XCTAssertTrue(first.stdout.hasPrefix("to be"), first.stdout)
+        XCTAssertGreaterThan(first.stdout.count, "to be".count)
+        try assertCleanFailure(["generate", "--model", run, "--prompt", "Zebra"], mentions: "\"Z\"")
+        try assertCleanFailure(["generate", "--model", run, "--prompt", String(repeating: "to be ", count: 5)], mentions: "longer than the model's context")
+        try assertCleanFailure(["generate", "--model", run, "--top-p", "0"], mentions: "top-p")
+        try assertCleanFailure(["generate", "--model", run, "--temperature=-1"], mentions: "temperature")
+        try assertCleanFailure(["generate", "--model", run, "--max-new-tokens", "0"], mentions: "--max-new-tokens")
     }
 }
