@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
         // Runs the built `minigpt` binary to check what a user sees on bad input.
-        .testTarget(name: "CLITests", dependencies: ["minigpt", "TestSupport"], swiftSettings: nativeCPU),
+        .testTarget(name: "CLITests", dependencies: ["minigpt", "Core", "Model", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(name: "AccountingTests", dependencies: ["Accounting", "Model", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],

@@ -14,6 +14,8 @@ public struct StepReport: Codable, Sendable {
     public var tokensPerSecond: Double
     public var millisecondsPerStep: Double
     public var etaSeconds: Double
+    /// Why the step made no update (`--on-nonfinite skip`); absent for a normal step.
+    public var skipped: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case step
@@ -25,6 +27,7 @@ public struct StepReport: Codable, Sendable {
         case tokensPerSecond = "tokens_per_sec"
         case millisecondsPerStep = "ms_per_step"
         case etaSeconds = "eta_sec"
+        case skipped
     }
 }
 
@@ -42,7 +45,17 @@ public final class Trainer {
     public let data: TrainingData
     public let runDirectory: String
     /// Completed optimizer steps.
-    public private(set) var step: Int
+    public internal(set) var step: Int
+    /// What a NaN or infinite loss or gradient does: stop with an error (default) or skip the batch.
+    public var nonFinitePolicy: NonFinitePolicy = .stop
+    /// Called with the summed gradients and the 1-based step number before clipping and the update
+    /// (for diagnostics, and for tests that inject non-finite values).
+    public var afterBackward: ((FloatBuffer, Int) -> Void)?
+    /// The step of the checkpoint currently on disk, if any.
+    public internal(set) var savedStep: Int?
+    /// Why the last step was skipped, or nil when it made an update.
+    public internal(set) var lastSkipReason: String?
+    var consecutiveSkips = 0
     private var generator: SeededGenerator
     private let optimizer: AdamW
     private let schedule: LearningRateSchedule
@@ -57,6 +70,8 @@ public final class Trainer {
         let model = try GPT(config: modelConfig, generator: &generator)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
                       step: 0, generator: generator, optimizer: AdamW(layout: model.layout))
+        // A run killed before its first checkpoint may have logged steps; this run starts the log again.
+        try truncateMetrics(after: 0)
     }
 
     private init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig, runDirectory: String,
@@ -77,9 +92,11 @@ public final class Trainer {
     }
 
     /// Resumes the run saved in `runDirectory`; `data` must be the same token stream it was trained on.
+    /// The run's current checkpoint is used (see `Checkpoints`); metrics logged after it are dropped.
     public static func resume(runDirectory: String, data: TrainingData) throws -> Trainer {
-        let (model, tokenizer) = try ModelDirectory.load(runDirectory)
-        let statePath = runDirectory + "/" + stateFile
+        let checkpoint = try Checkpoints.resolve(runDirectory)
+        let (model, tokenizer) = try ModelDirectory.load(checkpoint)
+        let statePath = checkpoint + "/" + stateFile
         let (tensors, metadata) = try Safetensors.read(statePath)
         func bad(_ reason: String) -> TrainingError { .badRunDirectory(path: runDirectory, reason: reason) }
         guard metadata["format"] == stateFormat else { throw bad("\(stateFile) is not a MiniGPT training state") }
@@ -91,7 +108,7 @@ public final class Trainer {
         }
         let words = rngText.split(separator: ",").compactMap { UInt64($0) }
         let generator = try SeededGenerator(state: words)
-        let (_, weightsMetadata) = try ModelDirectory.loadWeights(runDirectory + "/" + ModelDirectory.weightsFile, config: model.config)
+        let (_, weightsMetadata) = try ModelDirectory.loadWeights(checkpoint + "/" + ModelDirectory.weightsFile, config: model.config)
         guard weightsMetadata["step"] == stepText else {
             throw bad("the weights are from step \(weightsMetadata["step"] ?? "?") but the optimizer state is from step \(stepText)")
         }
@@ -105,14 +122,19 @@ public final class Trainer {
             }
             tensor.values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: buffer.count) }
         }
-        return try Trainer(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                           step: step, generator: generator, optimizer: optimizer)
+        let trainer = try Trainer(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
+                                  step: step, generator: generator, optimizer: optimizer)
+        trainer.savedStep = step
+        try trainer.truncateMetrics(after: step)
+        return trainer
     }
 
     public var tokensPerStep: Int { config.batchSize * config.gradientAccumulation * model.config.contextLength }
 
     /// One optimizer step over `gradientAccumulation` micro-batches; returns the mean training loss.
+    /// A non-finite loss or gradient makes no update: it throws (`.stop`) or counts the step as skipped (`.skip`).
     public func trainStep() throws -> (loss: Float, learningRate: Float, gradientNorm: Float) {
+        lastSkipReason = nil
         let t = model.config.contextLength, b = config.batchSize, accumulation = config.gradientAccumulation
         let replicas = try replicaSet()
         for replica in replicas { replica.zeroGradients() }
@@ -120,18 +142,16 @@ public final class Trainer {
         for _ in 0..<accumulation {
             let batch = TrainingData.randomBatch(from: data.train, batch: b, time: t, generator: &generator)
             let loss = try shardedLoss(batch, batch: b, replicas: replicas, backwardScale: 1 / Float(accumulation))
-            guard loss.isFinite else {
-                throw TrainingError.nonFinite("the training loss became \(loss) at step \(step + 1); the last checkpoint was kept")
-            }
+            guard loss.isFinite else { return try nonFiniteStep(loss: loss, gradientNorm: nil) }
             lossSum += loss
         }
         for replica in replicas.dropFirst() {
             VectorMath.add(replica.gradients.pointer, into: model.gradients.pointer, model.gradients.count)
         }
+        afterBackward?(model.gradients, step + 1)
         let norm = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip)
-        guard norm.isFinite else {
-            throw TrainingError.nonFinite("the gradient norm became \(norm) at step \(step + 1); the last checkpoint was kept")
-        }
+        guard norm.isFinite else { return try nonFiniteStep(loss: lossSum / Float(accumulation), gradientNorm: norm) }
+        consecutiveSkips = 0
         let rate = schedule.rate(at: step)
         step += 1
         optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: rate, step: step, config: config)
@@ -182,7 +202,10 @@ public final class Trainer {
     }
 
     /// Trains until `config.steps` (or `stopAt`, if earlier), evaluating, logging and checkpointing.
-    public func run(stopAt: Int? = nil, report: (StepReport) -> Void) throws {
+    /// `shouldStop` is asked after every step (e.g. whether SIGINT arrived); when it says yes, a
+    /// checkpoint is saved and the run returns `.interrupted`.
+    @discardableResult
+    public func run(stopAt: Int? = nil, shouldStop: () -> Bool = { false }, report: (StepReport) -> Void) throws -> RunOutcome {
         let end = min(stopAt ?? config.steps, config.steps)
         let clock = ContinuousClock()
         var recentMilliseconds: [Double] = []
@@ -200,16 +223,22 @@ public final class Trainer {
                                   learningRate: rate, gradientNorm: norm,
                                   tokensPerSecond: Double(tokensPerStep) / (milliseconds / 1000),
                                   millisecondsPerStep: milliseconds,
-                                  etaSeconds: typical / 1000 * Double(config.steps - step))
+                                  etaSeconds: typical / 1000 * Double(config.steps - step), skipped: lastSkipReason)
             try appendMetrics(line)
             report(line)
             if evaluate || (config.saveEvery > 0 && step % config.saveEvery == 0) || step == end {
                 try saveCheckpoint()
             }
+            if step < end, shouldStop() {
+                try saveCheckpoint()
+                return .interrupted(step: step)
+            }
         }
+        return .finished(step: step)
     }
 
-    /// Writes weights, config, tokenizer and optimizer state; each file atomically.
+    /// Writes weights, config, tokenizer and optimizer state as one new checkpoint of the run directory,
+    /// which becomes current only once complete (see `Checkpoints`). Saving the current step again does nothing.
     public func saveCheckpoint() throws {
         let stepText = String(step)
         let encoder = JSONEncoder()
@@ -221,15 +250,20 @@ public final class Trainer {
             "data": dataFingerprint,
         ]
         try ModelDirectory.createDirectory(runDirectory)
-        try Safetensors.write([NamedTensor(name: "adam.m", shape: [optimizer.m.count], values: optimizer.m.array),
-                               NamedTensor(name: "adam.v", shape: [optimizer.v.count], values: optimizer.v.array)],
-                              metadata: metadata, to: runDirectory + "/" + Trainer.stateFile)
-        try ModelDirectory.save(model: model, tokenizer: tokenizer, to: runDirectory, metadata: ["step": stepText])
+        try Checkpoints.commit(runDirectory: runDirectory, step: step) { directory in
+            try Safetensors.write([NamedTensor(name: "adam.m", shape: [optimizer.m.count], values: optimizer.m.array),
+                                   NamedTensor(name: "adam.v", shape: [optimizer.v.count], values: optimizer.v.array)],
+                                  metadata: metadata, to: directory + "/" + Trainer.stateFile)
+            try ModelDirectory.save(model: model, tokenizer: tokenizer, to: directory, metadata: ["step": stepText])
+        }
+        savedStep = step
     }
 
     private func appendMetrics(_ line: StepReport) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // A skipped step's loss may be NaN, which plain JSON cannot hold.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         var data = try encoder.encode(line)
         data.append(0x0A)
         let path = runDirectory + "/" + Trainer.metricsFile

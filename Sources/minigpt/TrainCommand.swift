@@ -10,8 +10,10 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a GPT on a text corpus (character-level, or with a tokenizer file).",
         discussion: """
-        The last --val-fraction of the corpus is held out for validation. Checkpoints (model.safetensors, \
-        config.json, tokenizer.json, training_state.safetensors) and metrics.jsonl go to --out. \
+        The last --val-fraction of the corpus is held out for validation. Checkpoints go to --out/checkpoints/step-N/ \
+        (model.safetensors, config.json, tokenizer.json, training_state.safetensors), and --out/checkpoint.json names \
+        the newest complete one, so a run killed at any moment keeps a loadable checkpoint; metrics.jsonl is beside them. \
+        SIGINT or SIGTERM saves a checkpoint after the current step and exits (status 130 or 143). \
         With --resume DIR the run saved in DIR continues with its saved settings (--corpus must name the same corpus; \
         --threads may change, but then the losses are no longer bit-identical).
         """
@@ -38,6 +40,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed for initialisation and batch sampling.") var seed: UInt64 = 1337
     @Option(help: "Run directory for checkpoints and metrics.") var out = "out"
     @Option(help: "Continue the run saved in this directory.") var resume: String?
+    @Option(help: "On a NaN or infinite loss or gradient: stop (keep the last checkpoint) or skip the batch.")
+    var onNonfinite: NonFinitePolicy = .stop
     @OptionGroup var threadOptions: ThreadOptions
 
     var trainConfig: TrainConfig {
@@ -70,8 +74,9 @@ struct TrainCommand: ParsableCommand {
         let text = try TextFile.read(corpus)
         let trainer: Trainer
         if let resume {
-            let tokenizer = try TokenizerFile.load(resume + "/" + ModelDirectory.tokenizerFile)
-            let config = try ModelDirectory.loadConfig(resume)
+            let checkpoint = try Checkpoints.resolve(resume)
+            let tokenizer = try TokenizerFile.load(checkpoint + "/" + ModelDirectory.tokenizerFile)
+            let config = try ModelDirectory.loadConfig(checkpoint)
             let data = try TrainingData(tokens: try tokenizer.encode(text).map(Int32.init), validationFraction: valFraction,
                                         contextLength: config.contextLength)
             trainer = try Trainer.resume(runDirectory: resume, data: data)
@@ -90,9 +95,14 @@ struct TrainCommand: ParsableCommand {
                        + "vocab \(model.vocabularySize): \(formatCount(trainer.model.parameterCount)) parameters")
         Console.status("data: \(formatCount(trainer.data.train.count)) training tokens, \(formatCount(trainer.data.validation.count)) validation tokens; "
                        + "\(trainer.tokensPerStep) tokens/step, \(ComputeThreads.count) threads")
+        trainer.nonFinitePolicy = onNonfinite
         let started = Date()
         let progressEvery = max(1, trainer.config.steps / 40)
-        try trainer.run { report in
+        StopSignals.install()
+        let outcome = try trainer.run(shouldStop: { StopSignals.pending != nil }) { report in
+            if let skipped = report.skipped {
+                Console.status("step \(report.step): skipped, no update (\(skipped))")
+            }
             let line = progressLine(report)
             if Console.isTerminal {
                 Console.overwrite(line)
@@ -101,6 +111,12 @@ struct TrainCommand: ParsableCommand {
                 Console.status(line)
             }
         }
+        if case .interrupted(let step) = outcome {
+            let signal = StopSignals.pending ?? SIGINT
+            Console.status("\n\(StopSignals.name(signal)): stopped after step \(step) of \(trainer.config.steps); checkpoint saved in "
+                           + "\(trainer.runDirectory); continue with --resume \(trainer.runDirectory)")
+            throw ExitCode(128 + signal)
+        }
         let wall = Date().timeIntervalSince(started)
         let full = try Evaluation.crossEntropy(model: trainer.model, tokens: trainer.data.validation, batchSize: trainer.config.batchSize)
         Console.status(String(format: "done in %@: validation loss %.4f over the whole held-out split (%d tokens); checkpoint in %@",
@@ -108,7 +124,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func refuseToOverwrite(_ directory: String) throws {
-        let existing = [ModelDirectory.weightsFile, Trainer.stateFile].filter {
+        let existing = [ModelDirectory.weightsFile, Trainer.stateFile, Checkpoints.pointerFile].filter {
             FileManager.default.fileExists(atPath: directory + "/" + $0)
         }
         guard existing.isEmpty else {
@@ -123,3 +139,5 @@ struct TrainCommand: ParsableCommand {
                       report.tokensPerSecond, report.millisecondsPerStep, formatDuration(report.etaSeconds))
     }
 }
+
+extension NonFinitePolicy: ExpressibleByArgument {}

@@ -76,7 +76,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(trained.status, 0, trained.stderr)
         XCTAssertTrue(trained.stderr.contains("parameters"), trained.stderr)
         XCTAssertTrue(trained.stderr.contains("step 5/5"), trained.stderr)
-        for file in ["model.safetensors", "config.json", "tokenizer.json", "training_state.safetensors", "metrics.jsonl"] {
+        for file in ["checkpoint.json", "metrics.jsonl"] + ["model.safetensors", "config.json", "tokenizer.json",
+                                                           "training_state.safetensors"].map({ "checkpoints/step-00000005/" + $0 }) {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
         }
         try assertCleanFailure(["train", "--steps", "5"] + common, mentions: "already holds a run")
