@@ -35,9 +35,9 @@ extension Trainer {
             }
         } else {
             what = "the training loss is \(loss)"
-            if let bad = Trainer.firstNonFinite(model.parameters, layout: model.layout) {
-                what += "; parameter \(bad.tensor) holds \(bad.value) at index \(bad.index)"
-            }
+        }
+        if let bad = Trainer.firstNonFinite(model.parameters, layout: model.layout) {
+            what += "; parameter \(bad.tensor) holds \(bad.value) at index \(bad.index)"
         }
         let kept = savedStep.map { "the last checkpoint (step \($0)) was kept" } ?? "no checkpoint has been written"
         switch nonFinitePolicy {
