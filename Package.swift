@@ -25,11 +25,12 @@ let package = Package(
         .target(name: "Generation", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Training", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
+        .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
             dependencies: [
-                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking",
+                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking", "Interop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -46,6 +47,8 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["minigpt", "Core", "Model", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(name: "AccountingTests", dependencies: ["Accounting", "Model", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Core", "Tokenizers", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
     ],

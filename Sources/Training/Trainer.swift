@@ -74,6 +74,16 @@ public final class Trainer {
         try truncateMetrics(after: 0)
     }
 
+    /// Starts a fresh run from existing weights (fine-tuning, e.g. an imported model); the seed still
+    /// decides the batches.
+    public convenience init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig,
+                            runDirectory: String) throws {
+        try config.validate()
+        try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
+                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(layout: model.layout))
+        try truncateMetrics(after: 0)
+    }
+
     private init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig, runDirectory: String,
                  step: Int, generator: SeededGenerator, optimizer: AdamW) throws {
         guard tokenizer.vocabularySize == model.config.vocabularySize else {

@@ -11,6 +11,8 @@ struct MiniGPT: ParsableCommand {
             EvalCommand.self,
             EstimateCommand.self,
             BenchCommand.self,
+            ExportCommand.self,
+            ImportCommand.self,
         ]
     )
 }

@@ -40,6 +40,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed for initialisation and batch sampling.") var seed: UInt64 = 1337
     @Option(help: "Run directory for checkpoints and metrics.") var out = "out"
     @Option(help: "Continue the run saved in this directory.") var resume: String?
+    @Option(help: "Fine-tune: start from this model directory's weights and tokenizer (its shape replaces --layers, --heads, --width, --context).")
+    var initFrom: String?
     @Option(help: "On a NaN or infinite loss or gradient: stop (keep the last checkpoint) or skip the batch.")
     var onNonfinite: NonFinitePolicy = .stop
     @OptionGroup var threadOptions: ThreadOptions
@@ -64,6 +66,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try trainConfig.validate()
+        if resume != nil && initFrom != nil { throw ValidationError("give --resume or --init-from, not both") }
+        if initFrom != nil && tokenizer != nil { throw ValidationError("--init-from brings its own tokenizer; drop --tokenizer") }
         if resume == nil {
             try ModelConfig(vocabularySize: 1, contextLength: context, layers: layers, heads: heads, width: width).validate()
         }
@@ -83,12 +87,19 @@ struct TrainCommand: ParsableCommand {
             Console.status("resuming \(resume) at step \(trainer.step) of \(trainer.config.steps)")
         } else {
             try refuseToOverwrite(out)
-            let vocabulary: any Tokenizer = try tokenizer.map { try TokenizerFile.load($0) } ?? CharTokenizer(corpus: text)
-            let tokens = try vocabulary.encode(text).map(Int32.init)
-            let modelConfig = ModelConfig(vocabularySize: vocabulary.vocabularySize, contextLength: context, layers: layers,
-                                          heads: heads, width: width)
-            let data = try TrainingData(tokens: tokens, validationFraction: valFraction, contextLength: context)
-            trainer = try Trainer(modelConfig: modelConfig, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out)
+            if let initFrom {
+                let (model, vocabulary) = try ModelDirectory.load(initFrom)
+                let data = try TrainingData(tokens: try vocabulary.encode(text).map(Int32.init), validationFraction: valFraction,
+                                            contextLength: model.config.contextLength)
+                trainer = try Trainer(model: model, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out)
+            } else {
+                let vocabulary: any Tokenizer = try tokenizer.map { try TokenizerFile.load($0) } ?? CharTokenizer(corpus: text)
+                let tokens = try vocabulary.encode(text).map(Int32.init)
+                let modelConfig = ModelConfig(vocabularySize: vocabulary.vocabularySize, contextLength: context, layers: layers,
+                                              heads: heads, width: width)
+                let data = try TrainingData(tokens: tokens, validationFraction: valFraction, contextLength: context)
+                trainer = try Trainer(modelConfig: modelConfig, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out)
+            }
         }
         let model = trainer.model.config
         Console.status("model: \(model.layers) layers, \(model.heads) heads, width \(model.width), context \(model.contextLength), "
