@@ -49,6 +49,9 @@ let package = Package(
                     swiftSettings: nativeCPU),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Core", "Tokenizers", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        // Seeded mutation fuzzing of every loader (bounded; MINIGPT_FUZZ_ITERATIONS scales it up).
+        .testTarget(name: "FuzzTests", dependencies: ["Interop", "Training", "Model", "Tokenizers", "Core", "TestSupport"],
+                    swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
     ],

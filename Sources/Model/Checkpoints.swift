@@ -32,7 +32,10 @@ public enum Checkpoints {
         public var directory: String
     }
 
-    public static func directoryName(step: Int) -> String { String(format: "step-%08d", step) }
+    public static func directoryName(step: Int) -> String {
+        let digits = String(step)
+        return "step-" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
 
     /// The pointer of `runDirectory`, or nil when it has none (a plain model directory or a new run).
     public static func readPointer(runDirectory: String) throws -> Pointer? {
@@ -44,7 +47,7 @@ public enum Checkpoints {
             throw CoreError.badFormat(path: path, reason: "not a MiniGPT checkpoint pointer (format, version, step, directory)")
         }
         guard pointer.format == pointerFormat, pointer.version == pointerVersion else {
-            throw CoreError.badFormat(path: path, reason: "format \(pointer.format) version \(pointer.version), expected \(pointerFormat) version \(pointerVersion)")
+            throw CoreError.badFormat(path: path, reason: "format \(pointer.format.debugDescription) version \(pointer.version), expected \(pointerFormat) version \(pointerVersion)")
         }
         guard pointer.step >= 0, pointer.directory == subdirectory + "/" + directoryName(step: pointer.step) else {
             throw CoreError.badFormat(path: path, reason: "directory \(pointer.directory.debugDescription) does not match step \(pointer.step)")

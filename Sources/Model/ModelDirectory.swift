@@ -63,7 +63,7 @@ public enum ModelDirectory {
             throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) is not a MiniGPT config (missing or mistyped fields)")
         }
         guard file.format == configFormat, file.version == formatVersion else {
-            throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) has format \(file.format) version \(file.version), expected \(configFormat) version \(formatVersion)")
+            throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) has format \(file.format.debugDescription) version \(file.version), expected \(configFormat) version \(formatVersion)")
         }
         let config = ModelConfig(vocabularySize: file.vocabSize, contextLength: file.contextLength, layers: file.layers,
                                  heads: file.heads, width: file.width)

@@ -116,6 +116,8 @@ public final class Trainer {
               let rngText = metadata["rng"] else {
             throw bad("\(stateFile) lacks step, train_config or rng")
         }
+        do { try config.validate() } catch { throw bad("\(stateFile) holds invalid settings: \(error)") }
+        guard step >= 0 else { throw bad("\(stateFile) says step \(step)") }
         let words = rngText.split(separator: ",").compactMap { UInt64($0) }
         let generator = try SeededGenerator(state: words)
         let (_, weightsMetadata) = try ModelDirectory.loadWeights(checkpoint + "/" + ModelDirectory.weightsFile, config: model.config)
@@ -129,6 +131,9 @@ public final class Trainer {
         for (name, buffer) in [("adam.m", optimizer.m), ("adam.v", optimizer.v)] {
             guard let tensor = tensors.first(where: { $0.name == name }), tensor.values.count == buffer.count else {
                 throw bad("\(stateFile) has no \(name) of \(buffer.count) values")
+            }
+            guard tensor.values.allSatisfy({ $0.isFinite }), name == "adam.m" || tensor.values.allSatisfy({ $0 >= 0 }) else {
+                throw bad("\(stateFile) holds non-finite or negative values in \(name)")
             }
             tensor.values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: buffer.count) }
         }

@@ -31,7 +31,7 @@ func runMinigpt(_ arguments: [String], input: String? = nil) throws -> CommandRe
                          stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
 }
 
-final class CommandLineTests: XCTestCase {
+extension XCTestCase {
     /// Bad input ends with a one-line "Error: ..." naming the problem and a non-zero exit, never a trap.
     func assertCleanFailure(_ arguments: [String], mentions expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let result = try runMinigpt(arguments)
@@ -42,7 +42,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains(expected), "expected '\(expected)' in: \(result.stderr)", file: file, line: line)
         XCTAssertFalse(result.stderr.contains("Fatal error"), file: file, line: line)
     }
+}
 
+final class CommandLineTests: XCTestCase {
     func testTrainRejectsBadInput() throws {
         let directory = TemporaryDirectory()
         let tiny = directory.write("just a few characters", to: "tiny.txt")
