@@ -34,6 +34,8 @@ public struct TrainingBenchmarkResult: Codable, Sendable {
     public var gflops: Double
     public var peakMemoryMB: Double
     public var initialLoss: Float
+    /// Cores other processes kept busy during the timed steps (0 on a quiet machine).
+    public var foreignLoadCores: Double
 }
 
 public enum TrainingBenchmark {
@@ -57,12 +59,16 @@ public enum TrainingBenchmark {
         guard first.loss.isFinite, abs(first.loss - expected) < 0.2 else {
             throw TrainingError.nonFinite("benchmark validation failed: initial loss \(first.loss), expected about \(expected)")
         }
-        let measurement = try Measurement.time(warmup: warmup, repeats: repeats) { _ = try trainer.trainStep() }
+        for _ in 0..<warmup { _ = try trainer.trainStep() }
+        let load = ForeignLoad()
+        let measurement = try Measurement.time(warmup: 0, repeats: repeats) { _ = try trainer.trainStep() }
+        let foreign = load.cores
         let tokensPerStep = trainer.tokensPerStep
         let seconds = measurement.median / 1000
         return TrainingBenchmarkResult(shape: shape.name, threads: threads, tokensPerStep: tokensPerStep, milliseconds: measurement,
                                        tokensPerSecond: Double(tokensPerStep) / seconds,
                                        gflops: shape.flopsPerToken * Double(tokensPerStep) / seconds / 1e9,
-                                       peakMemoryMB: peakResidentMegabytes(), initialLoss: first.loss)
+                                       peakMemoryMB: peakResidentMegabytes(), initialLoss: first.loss,
+                                       foreignLoadCores: foreign)
     }
 }

@@ -23,6 +23,8 @@ struct TrainBenchCommand: ParsableCommand {
     @Option(help: "Untimed steps before timing.") var warmup = 3
     @Option(help: "Timed steps (median, min, max are reported).") var repeats = 10
     @Option(help: "Write the results as JSON to this file.") var json: String?
+    @Flag(help: "Before each measurement, wait (up to 2 minutes) until other processes use under 0.15 core.")
+    var waitForQuiet = false
 
     func validate() throws {
         guard warmup >= 0, repeats >= 5 else { throw ValidationError("--repeats must be at least 5 and --warmup not negative") }
@@ -38,15 +40,17 @@ struct TrainBenchCommand: ParsableCommand {
         let machine = MachineInfo.current()
         Console.status("machine: \(machine.cpuModel), \(machine.cores) cores, OpenBLAS \(machine.blasCoreType) kernels")
         var results: [TrainingBenchmarkResult] = []
-        Console.out("| shape | threads | ms/step median (min-max) | tokens/s | GFLOP/s | peak RSS MB |\n|---|---|---|---|---|---|\n")
+        Console.out("| shape | threads | ms/step median (min-max) | tokens/s | GFLOP/s | peak RSS MB | foreign load (cores) |\n|---|---|---|---|---|---|---|\n")
         for name in shapes.split(separator: ",") {
             for count in threads.split(separator: ",").compactMap({ Int($0) }) {
+                if waitForQuiet { ForeignLoad.waitForQuiet() }
                 let result = try TrainingBenchmark.run(shape: TrainingShape.presets[String(name)]!, threads: count,
                                                        warmup: warmup, repeats: repeats)
                 results.append(result)
                 let m = result.milliseconds
-                Console.out(String(format: "| %@ | %d | %.1f (%.1f-%.1f) | %.0f | %.1f | %.0f |\n", result.shape, count, m.median,
-                                   m.minimum, m.maximum, result.tokensPerSecond, result.gflops, result.peakMemoryMB))
+                Console.out(String(format: "| %@ | %d | %.1f (%.1f-%.1f) | %.0f | %.1f | %.0f | %.2f |\n", result.shape, count, m.median,
+                                   m.minimum, m.maximum, result.tokensPerSecond, result.gflops, result.peakMemoryMB,
+                                   result.foreignLoadCores))
             }
         }
         if let json {

@@ -105,6 +105,20 @@ final class KernelGradientTests: XCTestCase {
         assertClose(dqkv.map(Double.init), finiteDifferenceGradient(of: qd, reference), absolute: absolute, relative: relative)
     }
 
+    /// The vectorised causal softmax row against a Double softmax, across the 16-wide vector boundaries.
+    func testCausalSoftmaxRow() {
+        let length = 40
+        for valid in [1, 15, 16, 17, 33, 40] {
+            var row = randomValues(length, scale: 4, seed: UInt64(valid))
+            let inputs = row.map(Double.init)
+            row.withUnsafeMutableBufferPointer { Softmax.causalRow($0.baseAddress!, valid: valid, length: length) }
+            let top = inputs[0..<valid].max()!
+            let total = inputs[0..<valid].reduce(0) { $0 + exp($1 - top) }
+            let expected = (0..<length).map { $0 < valid ? exp(inputs[$0] - top) / total : 0 }
+            assertClose(row.map(Double.init), expected, absolute: 1e-7, relative: 1e-5, "valid \(valid)")
+        }
+    }
+
     func testSoftmaxCrossEntropy() {
         let n = 4, v = 19
         let logits = randomValues(n * v, scale: 3, seed: 12)

@@ -22,11 +22,7 @@ public enum Attention {
                 // scores (T, T) = scale * q (T, hs) @ k^T (hs, T)
                 Gemm.blas(transposeA: false, transposeB: true, m: t, n: t, k: hs, alpha: scale,
                           a: q, lda: 3 * c, b: k, ldb: 3 * c, beta: 0, c: scores, ldc: t)
-                for row in 0..<t {
-                    let r = scores + row * t
-                    Softmax.inPlace(r, count: row + 1)
-                    (r + row + 1).update(repeating: 0, count: t - row - 1)
-                }
+                for row in 0..<t { Softmax.causalRow(scores + row * t, valid: row + 1, length: t) }
                 // out (T, hs) = att (T, T) @ v (T, hs)
                 Gemm.blas(transposeA: false, transposeB: false, m: t, n: hs, k: t, alpha: 1,
                           a: scores, lda: t, b: v, ldb: 3 * c, beta: 0, c: out + batchIndex * t * c + head * hs, ldc: c)
