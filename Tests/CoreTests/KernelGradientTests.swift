@@ -76,8 +76,17 @@ final class KernelGradientTests: XCTestCase {
         assertClose(dx.map(Double.init), expected, absolute: absolute, relative: relative)
     }
 
-    func testCausalAttention() {
-        let b = 2, t = 5, c = 8, h = 2, hs = c / h
+    func testCausalAttention() throws {
+        try checkCausalAttention(batch: 2, time: 5, width: 8, heads: 2)
+    }
+
+    /// Longer than one 64-row block, so the blocked causal products are exercised.
+    func testCausalAttentionAcrossRowBlocks() throws {
+        try checkCausalAttention(batch: 1, time: 70, width: 4, heads: 2)
+    }
+
+    func checkCausalAttention(batch b: Int, time t: Int, width c: Int, heads h: Int) throws {
+        let hs = c / h
         let qkv = randomValues(b * t * 3 * c, seed: 10), g = randomValues(b * t * c, seed: 11)
         func reference(_ qkv: [Double]) -> Double {
             var total = 0.0
