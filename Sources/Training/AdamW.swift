@@ -26,15 +26,17 @@ public final class AdamW {
         let correction1 = 1 - pow(b1, Float(t))
         let correction2 = 1 - pow(b2, Float(t))
         let p = parameters.pointer, g = gradients.pointer, mp = m.pointer, vp = v.pointer, mask = decayMask.pointer
-        for i in 0..<parameters.count {
-            let grad = g[i]
-            let mi = b1 * mp[i] + (1 - b1) * grad
-            let vi = b2 * vp[i] + (1 - b2) * grad * grad
-            mp[i] = mi
-            vp[i] = vi
-            let mHat = mi / correction1
-            let vHat = vi / correction2
-            p[i] -= lr * (mHat / (vHat.squareRoot() + eps) + wd * mask[i] * p[i])
+        ComputeThreads.parallelRanges(parameters.count, worthSplitting: parameters.count >= 1 << 20) { range in
+            for i in range {
+                let grad = g[i]
+                let mi = b1 * mp[i] + (1 - b1) * grad
+                let vi = b2 * vp[i] + (1 - b2) * grad * grad
+                mp[i] = mi
+                vp[i] = vi
+                let mHat = mi / correction1
+                let vHat = vi / correction2
+                p[i] -= lr * (mHat / (vHat.squareRoot() + eps) + wd * mask[i] * p[i])
+            }
         }
     }
 

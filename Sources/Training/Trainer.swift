@@ -125,8 +125,11 @@ public final class Trainer {
             }
             lossSum += loss
         }
-        for replica in replicas.dropFirst() {
-            VectorMath.add(replica.gradients.pointer, into: model.gradients.pointer, model.gradients.count)
+        let total = model.gradients.pointer
+        ComputeThreads.parallelRanges(model.gradients.count, worthSplitting: replicas.count > 1 && model.gradients.count >= 1 << 20) { range in
+            for replica in replicas.dropFirst() {
+                VectorMath.add(replica.gradients.pointer + range.lowerBound, into: total + range.lowerBound, range.count)
+            }
         }
         let norm = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip)
         guard norm.isFinite else {
