@@ -5,6 +5,6 @@ struct MiniGPT: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "minigpt",
         abstract: "Train, run and align small GPT models on the CPU.",
-        subcommands: []
+        subcommands: [TokenizerCommand.self]
     )
 }
