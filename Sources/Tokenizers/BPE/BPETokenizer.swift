@@ -203,102 +203,105 @@ final class BPETables: @unchecked Sendable {
     @inline(__always)
     func bytes(of id: Int) -> ArraySlice<UInt8> { decodeArena[offsets[id] ..< offsets[id + 1]] }
 
-    @inline(__always)
-    func mergedID(_ left: Int32, _ right: Int32) -> Int32 {
-        mergeTable.get(PairTable.key(left, right)) ?? Int32.max
-    }
-
     func encode(_ bytes: UnsafeBufferPointer<UInt8>, pattern: PreSplitPattern, cache: EncodeCache?, into ids: inout [Int]) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        pattern.split(bytes) { start, end in
-            let length = end - start
-            let chunk = base + start
-            if length <= maxTokenLength, let id = tokenTable.find(chunk, length) {
-                ids.append(id)
-                return
+        let vocabulary = tokenTable.lookup()
+        let merges = mergeTable.lookup()
+        let maxTokenLength = self.maxTokenLength
+        byteToken.withUnsafeBufferPointer { byteToken in
+            pattern.split(bytes) { start, end in
+                let length = end - start
+                let chunk = base + start
+                if length <= maxTokenLength, let id = vocabulary.find(chunk, length) {
+                    ids.append(id)
+                    return
+                }
+                guard let cache, length <= EncodeCache.maxChunkLength, cache.chunks.count < EncodeCache.maxEntries else {
+                    Self.mergeChunk(chunk, length, merges, byteToken, into: &ids)
+                    return
+                }
+                let (entry, inserted) = cache.chunks.insert(chunk, length)
+                if !inserted {
+                    let from = Int(cache.starts[entry]), to = Int(cache.starts[entry + 1])
+                    for index in from..<to { ids.append(Int(cache.ids[index])) }
+                    return
+                }
+                let first = ids.count
+                Self.mergeChunk(chunk, length, merges, byteToken, into: &ids)
+                for index in first..<ids.count { cache.ids.append(Int32(ids[index])) }
+                cache.starts.append(Int32(cache.ids.count))
             }
-            guard let cache, length <= EncodeCache.maxChunkLength, cache.chunks.count < EncodeCache.maxEntries else {
-                mergeChunk(chunk, length, into: &ids)
-                return
-            }
-            let (entry, inserted) = cache.chunks.insert(chunk, length)
-            if !inserted {
-                let from = Int(cache.starts[entry]), to = Int(cache.starts[entry + 1])
-                for index in from..<to { ids.append(Int(cache.ids[index])) }
-                return
-            }
-            let first = ids.count
-            mergeChunk(chunk, length, into: &ids)
-            for index in first..<ids.count { cache.ids.append(Int32(ids[index])) }
-            cache.starts.append(Int32(cache.ids.count))
         }
     }
 
     /// Runs the merges on one chunk and appends its ids.
-    func mergeChunk(_ chunk: UnsafePointer<UInt8>, _ length: Int, into ids: inout [Int]) {
+    @inline(__always)
+    static func mergeChunk(_ chunk: UnsafePointer<UInt8>, _ length: Int, _ merges: PairLookup,
+                           _ byteToken: UnsafeBufferPointer<Int32>, into ids: inout [Int]) {
         if length > 128 {
-            mergeLongChunk(chunk, length, into: &ids)
+            mergeLongChunk(chunk, length, merges, byteToken, into: &ids)
             return
         }
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: length) { parts in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: length) { ranks in
-                for index in 0..<length { parts[index] = byteToken[Int(chunk[index])] }
-                var count = length
-                // ranks[i] is the id formed by parts[i] and parts[i + 1], or Int32.max when they form none.
-                for index in 0..<count - 1 { ranks[index] = mergedID(parts[index], parts[index + 1]) }
-                while count > 1 {
-                    var best = Int32.max
-                    var at = -1
-                    for index in 0..<count - 1 where ranks[index] < best {
-                        best = ranks[index]
-                        at = index
-                    }
-                    if at < 0 { break }
-                    parts[at] = best
-                    // Remove parts[at + 1] and the pair rank that started there.
-                    var index = at + 1
-                    while index < count - 1 {
-                        parts[index] = parts[index + 1]
-                        ranks[index] = ranks[index + 1]
-                        index += 1
-                    }
-                    count -= 1
-                    if at > 0 { ranks[at - 1] = mergedID(parts[at - 1], parts[at]) }
-                    if at < count - 1 { ranks[at] = mergedID(parts[at], parts[at + 1]) }
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * length) { scratch in
+            let parts = scratch.baseAddress!
+            let ranks = parts + length
+            for index in 0..<length { parts[index] = byteToken[Int(chunk[index])] }
+            var count = length
+            // ranks[i] is the id formed by parts[i] and parts[i + 1], or Int32.max when they form none.
+            for index in 0..<count - 1 { ranks[index] = merges.get(parts[index], parts[index + 1]) }
+            while count > 1 {
+                var best = Int32.max
+                var at = -1
+                for index in 0..<count - 1 where ranks[index] < best {
+                    best = ranks[index]
+                    at = index
                 }
-                for index in 0..<count { ids.append(Int(parts[index])) }
+                if at < 0 { break }
+                parts[at] = best
+                // Remove parts[at + 1] and the pair rank that started there.
+                var index = at + 1
+                while index < count - 1 {
+                    parts[index] = parts[index + 1]
+                    ranks[index] = ranks[index + 1]
+                    index += 1
+                }
+                count -= 1
+                if at > 0 { ranks[at - 1] = merges.get(parts[at - 1], parts[at]) }
+                if at < count - 1 { ranks[at] = merges.get(parts[at], parts[at + 1]) }
             }
+            for index in 0..<count { ids.append(Int(parts[index])) }
         }
     }
 
     /// The same merges for long chunks in O(n log n): a doubly linked list of parts and a min-heap of
     /// (rank, position) with stale entries skipped, so the leftmost lowest-ranked pair is merged first.
-    func mergeLongChunk(_ chunk: UnsafePointer<UInt8>, _ length: Int, into ids: inout [Int]) {
+    static func mergeLongChunk(_ chunk: UnsafePointer<UInt8>, _ length: Int, _ merges: PairLookup,
+                               _ byteToken: UnsafeBufferPointer<Int32>, into ids: inout [Int]) {
         var parts = (0..<length).map { byteToken[Int(chunk[$0])] }
         var next = Array(1...length)       // next[i] == length: no right neighbour
         var previous = Array(-1..<length - 1)
         var alive = [Bool](repeating: true, count: length)
         var heap = MinHeap()
         for index in 0..<length - 1 {
-            let rank = mergedID(parts[index], parts[index + 1])
+            let rank = merges.get(parts[index], parts[index + 1])
             if rank != Int32.max { heap.push(rank: rank, position: Int32(index)) }
         }
         while let (rank, position32) = heap.pop() {
             let position = Int(position32)
             guard alive[position], next[position] < length else { continue }
             let right = next[position]
-            guard mergedID(parts[position], parts[right]) == rank else { continue }
+            guard merges.get(parts[position], parts[right]) == rank else { continue }
             parts[position] = rank
             alive[right] = false
             next[position] = next[right]
             if next[right] < length { previous[next[right]] = position }
             if previous[position] >= 0 {
                 let left = previous[position]
-                let leftRank = mergedID(parts[left], parts[position])
+                let leftRank = merges.get(parts[left], parts[position])
                 if leftRank != Int32.max { heap.push(rank: leftRank, position: Int32(left)) }
             }
             if next[position] < length {
-                let rightRank = mergedID(parts[position], parts[next[position]])
+                let rightRank = merges.get(parts[position], parts[next[position]])
                 if rightRank != Int32.max { heap.push(rank: rightRank, position: Int32(position)) }
             }
         }

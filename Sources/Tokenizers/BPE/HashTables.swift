@@ -8,9 +8,8 @@ final class ByteStringTable {
     private(set) var count = 0
     private var capacity: Int
     private var slots: UnsafeMutablePointer<Int32>       // entry index, or -1 when empty
-    private var keyStart: [Int] = []
-    private var keyLength: [Int32] = []
-    private var hashes: [UInt64] = []
+    private var entries: UnsafeMutablePointer<ByteStringEntry>
+    private var entryCapacity = 16
     private var arena: UnsafeMutablePointer<UInt8>
     private var arenaCount = 0
     private var arenaCapacity: Int
@@ -23,16 +22,24 @@ final class ByteStringTable {
         slots.initialize(repeating: -1, count: size)
         arenaCapacity = 1024
         arena = .allocate(capacity: arenaCapacity)
+        entries = .allocate(capacity: entryCapacity)
     }
 
     deinit {
         slots.deallocate()
         arena.deallocate()
+        entries.deallocate()
     }
 
     /// The bytes of entry `index`.
     func key(_ index: Int) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: arena + keyStart[index], count: Int(keyLength[index]))
+        UnsafeBufferPointer(start: arena + entries[index].start, count: entries[index].length)
+    }
+
+    /// A read-only view for hot loops (plain pointers, no class access per probe). It is valid until the
+    /// next `insert`, so it is only taken of tables that are no longer growing.
+    func lookup() -> ByteStringLookup {
+        ByteStringLookup(slots: slots, entries: entries, arena: arena, mask: capacity - 1)
     }
 
     @inline(__always)
@@ -69,7 +76,8 @@ final class ByteStringTable {
         while true {
             let entry = Int(slots[slot])
             if entry < 0 { return nil }
-            if hashes[entry] == h && Int(keyLength[entry]) == length && memcmp(arena + keyStart[entry], bytes, length) == 0 {
+            let stored = entries[entry]
+            if stored.hash == h && stored.length == length && memcmp(arena + stored.start, bytes, length) == 0 {
                 return entry
             }
             slot = (slot + 1) & mask
@@ -85,7 +93,8 @@ final class ByteStringTable {
         while true {
             let entry = Int(slots[slot])
             if entry < 0 { break }
-            if hashes[entry] == h && Int(keyLength[entry]) == length && memcmp(arena + keyStart[entry], bytes, length) == 0 {
+            let stored = entries[entry]
+            if stored.hash == h && stored.length == length && memcmp(arena + stored.start, bytes, length) == 0 {
                 return (entry, false)
             }
             slot = (slot + 1) & mask
@@ -101,9 +110,14 @@ final class ByteStringTable {
         }
         (arena + arenaCount).update(from: bytes, count: length)
         let index = count
-        keyStart.append(arenaCount)
-        keyLength.append(Int32(length))
-        hashes.append(h)
+        if index == entryCapacity {
+            let grown = UnsafeMutablePointer<ByteStringEntry>.allocate(capacity: entryCapacity * 2)
+            grown.moveInitialize(from: entries, count: count)
+            entries.deallocate()
+            entries = grown
+            entryCapacity *= 2
+        }
+        (entries + index).initialize(to: ByteStringEntry(start: arenaCount, length: length, hash: h))
         arenaCount += length
         slots[slot] = Int32(index)
         count += 1
@@ -133,7 +147,7 @@ final class ByteStringTable {
         grown.initialize(repeating: -1, count: newCapacity)
         let mask = newCapacity - 1
         for entry in 0..<count {
-            var slot = Int(truncatingIfNeeded: hashes[entry]) & mask
+            var slot = Int(truncatingIfNeeded: entries[entry].hash) & mask
             while grown[slot] >= 0 { slot = (slot + 1) & mask }
             grown[slot] = Int32(entry)
         }
@@ -143,14 +157,68 @@ final class ByteStringTable {
     }
 }
 
+struct ByteStringEntry {
+    var start: Int
+    var length: Int
+    var hash: UInt64
+}
+
+/// Read-only probing of a `ByteStringTable` through plain pointers.
+struct ByteStringLookup {
+    let slots: UnsafeMutablePointer<Int32>
+    let entries: UnsafeMutablePointer<ByteStringEntry>
+    let arena: UnsafeMutablePointer<UInt8>
+    let mask: Int
+
+    @inline(__always)
+    func find(_ bytes: UnsafePointer<UInt8>, _ length: Int) -> Int? {
+        let h = ByteStringTable.hash(bytes, length)
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry < 0 { return nil }
+            let stored = entries[entry]
+            if stored.hash == h && stored.length == length && memcmp(arena + stored.start, bytes, length) == 0 {
+                return entry
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+}
+
+/// One slot of a `PairTable`: key and value side by side, so a probe touches one cache line.
+struct PairSlot {
+    var key: UInt64
+    var value: Int32
+}
+
+/// Read-only probing of a `PairTable` through plain pointers.
+struct PairLookup {
+    let slots: UnsafeMutablePointer<PairSlot>
+    let mask: Int
+    let shift: UInt64
+
+    /// The value for the pair, or `Int32.max` when it is absent.
+    @inline(__always)
+    func get(_ first: Int32, _ second: Int32) -> Int32 {
+        let key = PairTable.key(first, second)
+        var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        while true {
+            let stored = slots[slot]
+            if stored.key == key { return stored.value }
+            if stored.key == UInt64.max { return Int32.max }
+            slot = (slot + 1) & mask
+        }
+    }
+}
+
 /// A map from a pair of token ids, packed as `first << 32 | second`, to an Int32 value.
 /// Open addressing with linear probing; `UInt64.max` marks an empty slot (ids are < 2^31).
 final class PairTable {
     private(set) var count = 0
     private var capacity: Int
     private var shift: UInt64
-    private var keys: UnsafeMutablePointer<UInt64>
-    private var values: UnsafeMutablePointer<Int32>
+    private var slots: UnsafeMutablePointer<PairSlot>
     private static let empty = UInt64.max
 
     init(minimumCapacity: Int = 16) {
@@ -159,16 +227,14 @@ final class PairTable {
         while size < minimumCapacity * 2 { size <<= 1; bits += 1 }
         capacity = size
         shift = 64 - bits
-        keys = .allocate(capacity: size)
-        keys.initialize(repeating: Self.empty, count: size)
-        values = .allocate(capacity: size)
-        values.initialize(repeating: 0, count: size)
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: PairSlot(key: Self.empty, value: 0), count: size)
     }
 
-    deinit {
-        keys.deallocate()
-        values.deallocate()
-    }
+    deinit { slots.deallocate() }
+
+    /// A read-only view for hot loops; valid until the next `set`.
+    func lookup() -> PairLookup { PairLookup(slots: slots, mask: capacity - 1, shift: shift) }
 
     @inline(__always)
     static func key(_ first: Int32, _ second: Int32) -> UInt64 { UInt64(UInt32(first)) << 32 | UInt64(UInt32(second)) }
@@ -178,9 +244,9 @@ final class PairTable {
         let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
         while true {
-            let stored = keys[slot]
-            if stored == key { return values[slot] }
-            if stored == Self.empty { return nil }
+            let stored = slots[slot]
+            if stored.key == key { return stored.value }
+            if stored.key == Self.empty { return nil }
             slot = (slot + 1) & mask
         }
     }
@@ -191,38 +257,33 @@ final class PairTable {
         let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
         while true {
-            let stored = keys[slot]
+            let stored = slots[slot].key
             if stored == key {
-                let old = values[slot]
-                values[slot] = value
+                let old = slots[slot].value
+                slots[slot].value = value
                 return old
             }
             if stored == Self.empty { break }
             slot = (slot + 1) & mask
         }
-        keys[slot] = key
-        values[slot] = value
+        slots[slot] = PairSlot(key: key, value: value)
         count += 1
         if count * 2 > capacity { grow() }
         return nil
     }
 
     private func grow() {
-        let oldKeys = keys, oldValues = values, oldCapacity = capacity
+        let old = slots, oldCapacity = capacity
         capacity *= 2
         shift -= 1
-        keys = .allocate(capacity: capacity)
-        keys.initialize(repeating: Self.empty, count: capacity)
-        values = .allocate(capacity: capacity)
-        values.initialize(repeating: 0, count: capacity)
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: PairSlot(key: Self.empty, value: 0), count: capacity)
         let mask = capacity - 1
-        for slot in 0..<oldCapacity where oldKeys[slot] != Self.empty {
-            var target = Int(truncatingIfNeeded: (oldKeys[slot] &* 0x9E37_79B9_7F4A_7C15) >> shift)
-            while keys[target] != Self.empty { target = (target + 1) & mask }
-            keys[target] = oldKeys[slot]
-            values[target] = oldValues[slot]
+        for slot in 0..<oldCapacity where old[slot].key != Self.empty {
+            var target = Int(truncatingIfNeeded: (old[slot].key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+            while slots[target].key != Self.empty { target = (target + 1) & mask }
+            slots[target] = old[slot]
         }
-        oldKeys.deallocate()
-        oldValues.deallocate()
+        old.deallocate()
     }
 }
