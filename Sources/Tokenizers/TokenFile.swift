@@ -52,6 +52,10 @@ public enum TokenFile {
         try AtomicFile.write(try encode(ids: ids, vocabularySize: vocabularySize), to: path)
     }
 
+    public static func write(ids: [Int32], vocabularySize: Int, to path: String) throws {
+        try write(ids: ids.map(Int.init), vocabularySize: vocabularySize, to: path)
+    }
+
     /// Reads and validates a token file: the header, that the file size matches the id count exactly,
     /// and that every id is below the vocabulary size. Sizes are checked before anything is allocated.
     public static func read(_ path: String) throws -> (ids: [Int32], vocabularySize: Int) {
