@@ -17,6 +17,18 @@ public enum TokenizerFile {
         }
     }
 
+    /// Loads a tiktoken rank file; the format holds neither the pre-split pattern nor the special tokens,
+    /// so the caller names them (special ids follow the ranks in the order given).
+    public static func loadTiktoken(_ path: String, pattern: PreSplitPattern,
+                                    specialTokens: [String] = [BPETokenizer.endOfText]) throws -> BPETokenizer {
+        try BPETokenizer.loadTiktoken(path, pattern: pattern, specialTokens: specialTokens)
+    }
+
+    /// Loads GPT-2's released `encoder.json` + `vocab.bpe`, checking that they agree.
+    public static func loadGPT2(encoderJSON: String, vocabBPE: String) throws -> BPETokenizer {
+        try BPETokenizer.loadGPT2(encoderJSON: encoderJSON, vocabBPE: vocabBPE)
+    }
+
     public static func save(_ tokenizer: any Tokenizer, to path: String) throws {
         try AtomicFile.write(try tokenizer.serialized(), to: path)
     }

@@ -75,3 +75,36 @@ final class GPT2CompatibilityTests: XCTestCase {
         }
     }
 }
+
+/// A vocabulary our trainer made with the GPT-4 pattern (Fixtures/trained_gpt4_1000.json) must encode
+/// exactly as tiktoken does with the same ranks and pattern (Fixtures/trained_gpt4_ids.json).
+final class TrainedVocabularyTiktokenTests: XCTestCase {
+    func testEveryIdEqualsTiktokenWithTheGPT4Pattern() throws {
+        let tokenizer = try XCTUnwrap(try TokenizerFile.load(TestFiles.path("Tests/TokenizersTests/Fixtures/trained_gpt4_1000.json")) as? BPETokenizer)
+        XCTAssertEqual(tokenizer.pattern, .gpt4)
+        XCTAssertEqual(tokenizer.vocabularySize, 1000)
+        let fixture = try XCTUnwrap(try TestFiles.fixture("trained_gpt4_ids.json") as? [String: Any])
+        let cases = try XCTUnwrap(fixture["cases"] as? [[String: Any]])
+        XCTAssertGreaterThan(cases.count, 150)
+        for item in cases {
+            let text = try XCTUnwrap(item["text"] as? String)
+            let expected = try XCTUnwrap(item["ids"] as? [Int])
+            let ids = tokenizer.encode(text)
+            XCTAssertEqual(ids, expected, "text \(text.prefix(80).debugDescription)")
+            XCTAssertEqual(try tokenizer.decode(ids), text)
+        }
+        let special = try XCTUnwrap(fixture["allowed_special"] as? [String: Any])
+        let text = try XCTUnwrap(special["text"] as? String)
+        XCTAssertEqual(try tokenizer.encode(text, allowedSpecial: Set(tokenizer.specialTokens.keys)), try XCTUnwrap(special["ids"] as? [Int]))
+    }
+
+    func testTrainerReproducesTheCommittedFile() throws {
+        // The fixture was made by `minigpt tokenizer train` from these two files; training again must give
+        // the same vocabulary, token for token (determinism, including the tie-breaking rule).
+        let inputs = ["Corpora/song100.txt", "Tests/TokenizersTests/Fixtures/shakespeare_head.txt"]
+        let corpus = try inputs.map { [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestFiles.path($0)))) }
+        let trained = try BPETrainer.train(corpus: corpus, vocabularySize: 1000, pattern: .gpt4, specialTokens: ["<|pad|>"])
+        let committed = try TokenizerFile.load(TestFiles.path("Tests/TokenizersTests/Fixtures/trained_gpt4_1000.json"))
+        XCTAssertEqual(trained.tokenizer, committed as? BPETokenizer)
+    }
+}

@@ -11,7 +11,7 @@ import Foundation
 /// Special tokens: `encode(_:)` treats every byte of the input as ordinary text, so `"<|endoftext|>"`
 /// typed by a user becomes the ids of `<|`, `endoftext`, `|>`. A caller that wants special tokens
 /// recognised names them in `encode(_:allowedSpecial:)`.
-public struct BPETokenizer: Tokenizer {
+public struct BPETokenizer: Tokenizer, Equatable {
     public static let formatName = "minigpt-bpe-tokenizer"
     public static let formatVersion = 1
     public static let endOfText = "<|endoftext|>"
@@ -47,6 +47,10 @@ public struct BPETokenizer: Tokenizer {
         self.tokens = tokens
         self.specialTokens = specialTokens
         self.pattern = pattern
+    }
+
+    public static func == (lhs: BPETokenizer, rhs: BPETokenizer) -> Bool {
+        lhs.pattern == rhs.pattern && lhs.specialTokens == rhs.specialTokens && lhs.tokens == rhs.tokens
     }
 
     public var vocabularySize: Int { tokens.count + specialTokens.count }

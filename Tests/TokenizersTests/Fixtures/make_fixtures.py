@@ -8,7 +8,13 @@ presplit.json  - for every sample text, the chunks Python's `regex` module finds
 gpt2_ids.json  - tiktoken's ids for the same texts (and a longer mixed text) with GPT-2's vocabulary,
                  built offline from Models/gpt2-tokenizer/{encoder.json,vocab.bpe}; `encode_ordinary`
                  for every text, plus `encode(..., allowed_special={"<|endoftext|>"})` for one.
+trained_gpt4_ids.json - tiktoken's ids for the same texts with the ranks of trained_gpt4_1000.json (a
+                 1,000-token vocabulary MiniGPT's trainer made with the GPT-4 pattern:
+                 `minigpt tokenizer train --input Corpora/song100.txt Tests/TokenizersTests/Fixtures/shakespeare_head.txt
+                 --vocab-size 1000 --pattern gpt4 --special "<|pad|>"`), read straight from that file, and the
+                 GPT-4 pattern. shakespeare_head.txt is the first 20,000 bytes of ../shared/corpora/shakespeare9.txt.
 """
+import base64
 import json
 import os
 import random
@@ -79,9 +85,12 @@ def sample_texts():
         "\u00a0\u2003\u3000\u0085",
         "½²Ⅻ٣",
     ]
-    for _ in range(40):
+    for _ in range(150):
         length = rng.randint(1, 120)
         texts.append("".join(rng.choice(rng.choice(pools)) for _ in range(length)))
+    # Long single chunks (the encoder's O(n log n) path for chunks over 128 bytes), with many equal ranks.
+    for alphabet, length in (("abcdefghijklmnopqrstuvwxyz", 400), ("etaoinshr", 300), ("的一是不了人我在有他这为之大来以个中上们", 120)):
+        texts.append("".join(rng.choice(alphabet) for _ in range(length)))
     return texts
 
 
@@ -124,5 +133,21 @@ def main():
                   f, ensure_ascii=False)
 
 
+def trained_gpt4():
+    with open(os.path.join(HERE, "trained_gpt4_1000.json"), encoding="utf-8") as f:
+        data = json.load(f)
+    assert data["format"] == "minigpt-bpe-tokenizer" and data["pattern"] == "gpt4"
+    ranks = {base64.b64decode(t): i for i, t in enumerate(data["tokens"])}
+    enc = tiktoken.Encoding("trained", pat_str=GPT4, mergeable_ranks=ranks, special_tokens=data["special_tokens"])
+    texts = sample_texts() + [corpus_text()]
+    cases = [{"text": t, "ids": enc.encode_ordinary(t)} for t in texts]
+    special_text = "<|pad|><|pad|>a<|endoftext|>b <|pad|> <|endoftext|>"
+    special = {"text": special_text, "ids": enc.encode(special_text, allowed_special="all")}
+    with open(os.path.join(HERE, "trained_gpt4_ids.json"), "w", encoding="utf-8") as f:
+        json.dump({"tiktoken_version": tiktoken.__version__, "cases": cases, "allowed_special": special},
+                  f, ensure_ascii=False)
+
+
 if __name__ == "__main__":
     main()
+    trained_gpt4()
