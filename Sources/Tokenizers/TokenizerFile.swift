@@ -8,6 +8,10 @@ public enum TokenizerFile {
         guard !data.isEmpty else { throw TokenizerError.badFile(path: path, reason: "the file is empty") }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let format = object["format"] as? String else {
+            let head = String(decoding: data.prefix(64), as: UTF8.self)
+            if head.hasPrefix("{") && head.contains("\"format\"") {
+                throw TokenizerError.badFile(path: path, reason: "it starts like a MiniGPT tokenizer but is not complete JSON (truncated or corrupt?)")
+            }
             throw TokenizerError.badFile(path: path, reason: "it does not start with a MiniGPT format name")
         }
         switch format {

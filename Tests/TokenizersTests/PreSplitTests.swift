@@ -41,4 +41,36 @@ final class PreSplitTests: XCTestCase {
         XCTAssertEqual(split(.gpt4, "a\n\n  b"), ["a", "\n\n", " ", " b"])
         XCTAssertEqual(split(.gpt2, "a\n\n  b"), ["a", "\n\n ", " b"])
     }
+
+    /// The scanner's \p{L}, \p{N} and \s agree with Python's `regex` at both ends of every range it lists
+    /// (Fixtures/unicode_classes.json), observed through chunking:
+    /// "a c c a" is one chunk iff c is a letter, four iff c is whitespace; "1 c 1" is one chunk iff c is a number.
+    func testCharacterClassesAtEveryRangeBoundary() throws {
+        let fixture = try XCTUnwrap(try TestFiles.fixture("unicode_classes.json") as? [String: Any])
+        var ranges: [String: [ClosedRange<UInt32>]] = [:]
+        var boundaries = Set<UInt32>()
+        for name in ["letter", "number", "whitespace"] {
+            let pairs = try XCTUnwrap(fixture[name] as? [[Int]])
+            XCTAssertFalse(pairs.isEmpty)
+            ranges[name] = pairs.map { UInt32($0[0])...UInt32($0[1]) }
+            for pair in pairs {
+                for value in [pair[0] - 1, pair[0], pair[1], pair[1] + 1] where value >= 0 && value <= 0x10FFFF { boundaries.insert(UInt32(value)) }
+            }
+        }
+        func isIn(_ name: String, _ value: UInt32) -> Bool { ranges[name]!.contains { $0.contains(value) } }
+        var checked = 0
+        for value in boundaries.sorted() {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let c = String(scalar)
+            let letterCount = PreSplitPattern.gpt2.chunks(Array(("a" + c + c + "a").utf8)).count
+            let numberCount = PreSplitPattern.gpt2.chunks(Array(("1" + c + "1").utf8)).count
+            let hex = String(format: "U+%04X", value)
+            XCTAssertEqual(letterCount == 1, isIn("letter", value), "\(hex) letter")
+            // U+0020 joins the following letter (" ?\p{L}+"), so it is the one whitespace that gives 3 chunks.
+            XCTAssertEqual(letterCount == 4 || value == 0x20, isIn("whitespace", value), "\(hex) whitespace")
+            XCTAssertEqual(numberCount == 1, isIn("number", value), "\(hex) number")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 2_000)
+    }
 }

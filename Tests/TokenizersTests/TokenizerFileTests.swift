@@ -44,7 +44,9 @@ final class TokenizerFileTests: XCTestCase {
     func testCorruptBPEFiles() throws {
         let good = String(decoding: try smallTokenizer().serialized(), as: UTF8.self)
         let truncated = try write(String(good.prefix(good.count / 2)), "truncated.json")
-        assertThrowsTokenizerError("format name") { _ = try TokenizerFile.load(truncated) }
+        assertThrowsTokenizerError("not complete JSON (truncated or corrupt?)") { _ = try TokenizerFile.load(truncated) }
+        let notOurs = try write("[1, 2, 3]", "array.json")
+        assertThrowsTokenizerError("does not start with a MiniGPT format name") { _ = try TokenizerFile.load(notOurs) }
         let wrongCount = try write(good.replacingOccurrences(of: "\"token_count\": 270", with: "\"token_count\": 271")
             .replacingOccurrences(of: "\"token_count\": 268", with: "\"token_count\": 269"), "count.json")
         assertThrowsTokenizerError("token_count says") { _ = try TokenizerFile.load(wrongCount) }

@@ -8,6 +8,8 @@ presplit.json  - for every sample text, the chunks Python's `regex` module finds
 gpt2_ids.json  - tiktoken's ids for the same texts (and a longer mixed text) with GPT-2's vocabulary,
                  built offline from Models/gpt2-tokenizer/{encoder.json,vocab.bpe}; `encode_ordinary`
                  for every text, plus `encode(..., allowed_special={"<|endoftext|>"})` for one.
+unicode_classes.json - the code point ranges Python's `regex` module puts in \p{L}, \p{N} and \s (surrogates
+                 excluded); the test checks the scanner's classes at every range boundary.
 trained_gpt4_ids.json - tiktoken's ids for the same texts with the ranks of trained_gpt4_1000.json (a
                  1,000-token vocabulary MiniGPT's trainer made with the GPT-4 pattern:
                  `minigpt tokenizer train --input Corpora/song100.txt Tests/TokenizersTests/Fixtures/shakespeare_head.txt
@@ -133,6 +135,24 @@ def main():
                   f, ensure_ascii=False)
 
 
+def unicode_classes():
+    def ranges(pattern):
+        compiled, out, start = regex.compile(pattern), [], None
+        for code in range(0x110000):
+            hit = not (0xD800 <= code <= 0xDFFF) and compiled.match(chr(code)) is not None
+            if hit and start is None:
+                start = code
+            if not hit and start is not None:
+                out.append([start, code - 1])
+                start = None
+        if start is not None:
+            out.append([start, 0x10FFFF])
+        return out
+    with open(os.path.join(HERE, "unicode_classes.json"), "w") as f:
+        json.dump({"regex_version": regex.__version__, "letter": ranges(r"\p{L}"), "number": ranges(r"\p{N}"),
+                   "whitespace": ranges(r"\s")}, f)
+
+
 def trained_gpt4():
     with open(os.path.join(HERE, "trained_gpt4_1000.json"), encoding="utf-8") as f:
         data = json.load(f)
@@ -151,3 +171,4 @@ def trained_gpt4():
 if __name__ == "__main__":
     main()
     trained_gpt4()
+    unicode_classes()
