@@ -189,47 +189,51 @@ private struct TrainerState {
     }
 
     /// Replaces every (left, right) in one chunk by `newID`, left to right, and moves the chunk's weight
-    /// from its old pairs to its new ones. Pairs that contain `newID` are recorded in `touched`.
+    /// from the pairs that disappear to the pairs that appear, looking only at each occurrence's
+    /// neighbours: the symbol before (already rewritten) and the symbol after (not yet rewritten).
+    /// Pairs that contain `newID` are recorded in `touched`.
     mutating func mergeWord(_ word: Int, _ left: Int32, _ right: Int32, _ newID: Int32,
                             _ touched: inout [Int], _ touchedStamp: inout [Int], _ step: Int) {
-        let start = wordStart[word], length = wordLength[word]
-        var found = false
-        for position in start..<start + length - 1 where symbols[position] == left && symbols[position + 1] == right {
-            found = true
-            break
-        }
-        guard found else { return }
+        let start = wordStart[word], end = start + wordLength[word]
         let weight = wordCount[word]
-        for position in start..<start + length - 1 {
-            pairCount[Int(pairIndex.get(PairTable.key(symbols[position], symbols[position + 1]))!)] -= weight
-        }
         var read = start, write = start
-        let end = start + length
         while read < end {
-            if read + 1 < end && symbols[read] == left && symbols[read + 1] == right {
-                symbols[write] = newID
-                read += 2
-            } else {
+            guard read + 1 < end && symbols[read] == left && symbols[read + 1] == right else {
                 symbols[write] = symbols[read]
                 read += 1
+                write += 1
+                continue
             }
+            if write > start {
+                let before = symbols[write - 1]
+                pairCount[Int(pairIndex.get(PairTable.key(before, left))!)] -= weight
+                addPair(before, newID, word, weight, &touched, &touchedStamp, step)
+            }
+            pairCount[Int(pairIndex.get(PairTable.key(left, right))!)] -= weight
+            if read + 2 < end {
+                let after = symbols[read + 2]
+                pairCount[Int(pairIndex.get(PairTable.key(right, after))!)] -= weight
+                // When the next occurrence starts right here, the pair (newID, left) is removed again
+                // when that occurrence is merged, as (before, left) above.
+                addPair(newID, after, word, weight, &touched, &touchedStamp, step)
+            }
+            symbols[write] = newID
             write += 1
+            read += 2
         }
-        let newLength = write - start
-        wordLength[word] = newLength
-        guard newLength > 1 else { return }
-        for position in start..<start + newLength - 1 {
-            let first = symbols[position], second = symbols[position + 1]
-            let pair = index(of: PairTable.key(first, second))
-            pairCount[pair] += weight
-            if first == newID || second == newID {
-                if pairWords[pair].last != Int32(word) { pairWords[pair].append(Int32(word)) }
-                if touchedStamp.count <= pair { touchedStamp.append(contentsOf: repeatElement(-1, count: pair + 1 - touchedStamp.count)) }
-                if touchedStamp[pair] != step {
-                    touchedStamp[pair] = step
-                    touched.append(pair)
-                }
-            }
+        wordLength[word] = write - start
+    }
+
+    @inline(__always)
+    mutating func addPair(_ first: Int32, _ second: Int32, _ word: Int, _ weight: Int,
+                          _ touched: inout [Int], _ touchedStamp: inout [Int], _ step: Int) {
+        let pair = index(of: PairTable.key(first, second))
+        pairCount[pair] += weight
+        if pairWords[pair].last != Int32(word) { pairWords[pair].append(Int32(word)) }
+        if touchedStamp.count <= pair { touchedStamp.append(contentsOf: repeatElement(-1, count: pair + 1 - touchedStamp.count)) }
+        if touchedStamp[pair] != step {
+            touchedStamp[pair] = step
+            touched.append(pair)
         }
     }
 }
