@@ -62,20 +62,20 @@ struct TokenizerBench: ParsableCommand {
         var results: [Timing] = []
         let text = [UInt8](try AtomicFile.read(input))
         guard !text.isEmpty else { throw TokenizerError.emptyInput(input) }
-        guard let bpe = try loadTokenizer(tokenizer) as? BPETokenizer else { throw ValidationError("\(tokenizer) is not a BPE tokenizer") }
+        guard let bpe = try loadTokenizer(tokenizer) as? BPETokenizer else { throw TokenizerCommandError("\(tokenizer) is not a BPE tokenizer") }
 
         // Validate: the ids round-trip, and equal tiktoken's when its ids are given.
         let ids = bpe.encode(bytes: text)
-        guard try bpe.decodeBytes(ids) == text else { throw ValidationError("decode(encode(input)) differs from the input") }
+        guard try bpe.decodeBytes(ids) == text else { throw TokenizerCommandError("decode(encode(input)) differs from the input") }
         var note = "round trip checked"
         if let expectedIds {
             let data = try AtomicFile.read(expectedIds)
             guard let expected = try JSONSerialization.jsonObject(with: data) as? [Int] else {
-                throw ValidationError("\(expectedIds) is not a JSON array of ids")
+                throw TokenizerCommandError("\(expectedIds) is not a JSON array of ids")
             }
             guard expected == ids else {
                 let first = (0..<min(expected.count, ids.count)).first { expected[$0] != ids[$0] } ?? min(expected.count, ids.count)
-                throw ValidationError("ids differ from \(expectedIds) at position \(first) (\(expected.count) expected, \(ids.count) ours)")
+                throw TokenizerCommandError("ids differ from \(expectedIds) at position \(first) (\(expected.count) expected, \(ids.count) ours)")
             }
             note = "all \(ids.count) ids equal tiktoken's"
         }
@@ -91,9 +91,12 @@ struct TokenizerBench: ParsableCommand {
             var trained: BPETrainingResult?
             // Warm-up run, also the one validated below.
             _ = try time { trained = try BPETrainer.train(corpus: [sample], vocabularySize: trainVocabSize, pattern: pattern) }
-            guard let trained, trained.tokenizer.vocabularySize == trainVocabSize,
-                  try trained.tokenizer.decodeBytes(trained.tokenizer.encode(bytes: sample)) == sample else {
-                throw ValidationError("training did not reach \(trainVocabSize) tokens or does not round-trip")
+            guard let trained else { throw TokenizerCommandError("training produced nothing") }
+            guard !trained.stoppedEarly else {
+                throw TokenizerCommandError("training stopped at \(trained.tokenizer.vocabularySize) tokens: the text has too few distinct pairs for --train-vocab-size \(trainVocabSize)")
+            }
+            guard try trained.tokenizer.decodeBytes(trained.tokenizer.encode(bytes: sample)) == sample else {
+                throw TokenizerCommandError("the trained tokenizer does not round-trip the training text")
             }
             var trainSeconds: [Double] = []
             for _ in 0..<repeats {

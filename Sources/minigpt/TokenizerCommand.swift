@@ -15,6 +15,13 @@ struct TokenizerCommand: ParsableCommand {
     )
 }
 
+/// A failure found while a tokenizer command runs (ArgumentParser prints it as `Error: ...` without the
+/// usage text it adds for `ValidationError`, which is for bad flags).
+struct TokenizerCommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Loads a tokenizer given on the command line: a MiniGPT tokenizer file (char or BPE), or a directory
 /// holding GPT-2's `encoder.json` and `vocab.bpe`.
 func loadTokenizer(_ path: String) throws -> any Tokenizer {
@@ -114,7 +121,7 @@ struct TokenizerDecode: ParsableCommand {
         let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         var ids: [Int] = []
         for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "," }) {
-            guard let id = Int(word) else { throw ValidationError("\(String(word.prefix(40)).debugDescription) is not a token id") }
+            guard let id = Int(word) else { throw TokenizerCommandError("\(String(word.prefix(40)).debugDescription) is not a token id") }
             ids.append(id)
         }
         FileHandle.standardOutput.write(Data(try tokenizer.decodeBytes(ids)))
@@ -208,7 +215,7 @@ struct TokenizerExport: ParsableCommand {
 
     func run() throws {
         guard let bpe = try loadTokenizer(tokenizer) as? BPETokenizer else {
-            throw ValidationError("\(tokenizer) is not a BPE tokenizer; only BPE vocabularies have a .tiktoken form")
+            throw TokenizerCommandError("\(tokenizer) is not a BPE tokenizer; only BPE vocabularies have a .tiktoken form")
         }
         try bpe.saveTiktoken(to: out)
         print("wrote \(bpe.tokens.count) ranks to \(out) (pattern \(bpe.pattern.rawValue), special tokens \(bpe.specialTokens.sorted { $0.value < $1.value }.map(\.key)))")
