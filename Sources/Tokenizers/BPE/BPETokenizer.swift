@@ -75,7 +75,7 @@ public struct BPETokenizer: Tokenizer, Equatable {
         bytes.withUnsafeBufferPointer { encodeOrdinary($0) }
     }
 
-    /// Encodes bytes as ordinary text into `ids`, which is appended to.
+    /// Encodes bytes as ordinary text (the entry point for callers that already hold a buffer).
     public func encodeOrdinary(_ bytes: UnsafeBufferPointer<UInt8>) -> [Int] {
         var ids: [Int] = []
         ids.reserveCapacity(bytes.count / 3 + 1)
