@@ -108,3 +108,19 @@ final class TrainedVocabularyTiktokenTests: XCTestCase {
         XCTAssertEqual(trained.tokenizer, committed as? BPETokenizer)
     }
 }
+
+/// A tokenizer is shared between threads (Sendable): encoding concurrently must give the same ids.
+final class ConcurrentEncodingTests: XCTestCase {
+    func testConcurrentEncodesAgree() throws {
+        let text = try String(contentsOfFile: TestFiles.path("Corpora/song100.txt"), encoding: .utf8) + " English, it's fine. 12345"
+        let gpt2 = TestFiles.gpt2
+        let expected = gpt2.encode(text)
+        let results = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 8)
+        defer { results.deallocate() }
+        results.initialize(repeating: false)
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            results[index] = gpt2.encode(text) == expected
+        }
+        XCTAssertEqual(Array(results), Array(repeating: true, count: 8))
+    }
+}
