@@ -42,8 +42,8 @@ final class PreSplitTests: XCTestCase {
         XCTAssertEqual(split(.gpt2, "a\n\n  b"), ["a", "\n\n ", " b"])
     }
 
-    /// The scanner's \p{L}, \p{N} and \s agree with Python's `regex` at both ends of every range it lists
-    /// (Fixtures/unicode_classes.json), observed through chunking:
+    /// The scanner's \p{L}, \p{N} and \s agree with tiktoken's engine at both ends of every range it has
+    /// (Fixtures/unicode_classes.json, probed through tiktoken), observed here through chunking:
     /// "a c c a" is one chunk iff c is a letter, four iff c is whitespace; "1 c 1" is one chunk iff c is a number.
     func testCharacterClassesAtEveryRangeBoundary() throws {
         let fixture = try XCTUnwrap(try TestFiles.fixture("unicode_classes.json") as? [String: Any])
