@@ -73,4 +73,12 @@ final class PreSplitTests: XCTestCase {
         }
         XCTAssertGreaterThan(checked, 2_000)
     }
+
+    /// tiktoken (0.14, GPT-4 pattern, ranks = 256 bytes + "ſ", "'ſ", "ſt", "'ſt") encodes "x'ſt" as
+    /// [120, 257, 116]: `'ſ` is a contraction chunk (case folding maps ſ to s); "'ſt" as one chunk would give [120, 259].
+    func testLongSContractionLikeTiktoken() throws {
+        let extra = ["ſ", "'ſ", "ſt", "'ſt"].map { Array($0.utf8) }
+        let tokenizer = try BPETokenizer(tokens: (0...255).map { [UInt8($0)] } + extra, specialTokens: [:], pattern: .gpt4)
+        XCTAssertEqual(tokenizer.encode("x'ſt"), [120, 257, 116])
+    }
 }
