@@ -32,7 +32,7 @@ def main():
     gpt2 = os.path.join(ROOT, "Models", "gpt2-tokenizer")
     ranks = data_gym_to_mergeable_bpe_ranks(os.path.join(gpt2, "vocab.bpe"), os.path.join(gpt2, "encoder.json"))
     enc = tiktoken.Encoding("gpt2", pat_str=PATTERN, mergeable_ranks=ranks, special_tokens={"<|endoftext|>": 50256})
-    with open(args.input, encoding="utf-8") as f:
+    with open(args.input, encoding="utf-8", newline="") as f:  # keep \r bytes as they are
         text = f.read()
     size = len(text.encode("utf-8"))
 

@@ -7,17 +7,25 @@ enum CharacterClass: UInt8 {
     case other = 3
 }
 
-/// Classifies scalars with a precomputed table for the Basic Multilingual Plane (one byte per code point,
-/// filled once from the standard library's Unicode properties) and a direct property lookup above it.
+/// Classifies scalars with one table per Unicode plane (a byte per code point, filled from the standard
+/// library's Unicode properties the first time a plane is used: about 7 ms each). Only planes 0-3 hold
+/// letters, numbers or whitespace in Unicode 16.0 (4-13 are unassigned, 14 has only format characters and
+/// variation selectors, 15-16 are private use), and anything assigned after 16.0 counts as other anyway,
+/// so planes 4-16 need no table.
 enum CharacterClasses {
-    static let basicPlane: [UInt8] = {
-        var table = [UInt8](repeating: CharacterClass.other.rawValue, count: 0x10000)
-        for value in 0..<0x10000 {
-            guard let scalar = Unicode.Scalar(UInt32(value)) else { continue }  // surrogates stay `other`
-            table[value] = classify(scalar).rawValue
+    static let plane0 = table(plane: 0)
+    static let plane1 = table(plane: 1)
+    static let plane2 = table(plane: 2)
+    static let plane3 = table(plane: 3)
+
+    private static func table(plane: UInt32) -> [CharacterClass] {
+        var table = [CharacterClass](repeating: .other, count: 0x10000)
+        for offset in 0..<UInt32(0x10000) {
+            guard let scalar = Unicode.Scalar(plane << 16 | offset) else { continue }  // surrogates stay `other`
+            table[Int(offset)] = classify(scalar)
         }
         return table
-    }()
+    }
 
     /// The newest Unicode version whose letters and numbers count as such. tiktoken 0.14's regex engine has
     /// Unicode 16.0 tables, so the 4,657 letters and numbers added in 16.x's successor are "other" there,
@@ -38,9 +46,14 @@ enum CharacterClasses {
 
     @inline(__always)
     static func classOf(_ value: UInt32) -> CharacterClass {
-        if value < 0x10000 { return CharacterClass(rawValue: basicPlane[Int(value)])! }
-        guard let scalar = Unicode.Scalar(value) else { return .other }
-        return classify(scalar)
+        let offset = Int(value & 0xFFFF)
+        switch value >> 16 {
+        case 0: return plane0[offset]
+        case 1: return plane1[offset]
+        case 2: return plane2[offset]
+        case 3: return plane3[offset]
+        default: return .other
+        }
     }
 }
 

@@ -7,7 +7,9 @@ import Foundation
 final class ByteStringTable {
     private(set) var count = 0
     private var capacity: Int
-    private var slots: UnsafeMutablePointer<Int32>       // entry index, or -1 when empty
+    /// Per slot: the hash's upper 32 bits (a fingerprint, so most mismatches never touch `entries`) and
+    /// entry index + 1 in the lower 32 bits; 0 marks an empty slot.
+    private var slots: UnsafeMutablePointer<UInt64>
     private var entries: UnsafeMutablePointer<ByteStringEntry>
     private var entryCapacity = 16
     private var arena: UnsafeMutablePointer<UInt8>
@@ -19,7 +21,7 @@ final class ByteStringTable {
         while size < minimumCapacity * 2 { size <<= 1 }
         capacity = size
         slots = .allocate(capacity: size)
-        slots.initialize(repeating: -1, count: size)
+        slots.initialize(repeating: 0, count: size)
         arenaCapacity = 1024
         arena = .allocate(capacity: arenaCapacity)
         entries = .allocate(capacity: entryCapacity)
@@ -73,12 +75,16 @@ final class ByteStringTable {
         let h = Self.hash(bytes, length)
         let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: h) & mask
+        let fingerprint = h >> 32
         while true {
-            let entry = Int(slots[slot])
-            if entry < 0 { return nil }
-            let stored = entries[entry]
-            if stored.hash == h && stored.length == length && memcmp(arena + stored.start, bytes, length) == 0 {
-                return entry
+            let packed = slots[slot]
+            if packed == 0 { return nil }
+            if packed >> 32 == fingerprint {
+                let entry = Int(packed & 0xFFFF_FFFF) - 1
+                let stored = entries[entry]
+                if stored.hash == h && stored.length == length && memcmp(arena + stored.start, bytes, length) == 0 {
+                    return entry
+                }
             }
             slot = (slot + 1) & mask
         }
@@ -91,11 +97,14 @@ final class ByteStringTable {
         let mask = capacity - 1
         var slot = Int(truncatingIfNeeded: h) & mask
         while true {
-            let entry = Int(slots[slot])
-            if entry < 0 { break }
-            let stored = entries[entry]
-            if stored.hash == h && stored.length == length && memcmp(arena + stored.start, bytes, length) == 0 {
-                return (entry, false)
+            let packed = slots[slot]
+            if packed == 0 { break }
+            if packed >> 32 == h >> 32 {
+                let entry = Int(packed & 0xFFFF_FFFF) - 1
+                let stored = entries[entry]
+                if stored.hash == h && stored.length == length && memcmp(arena + stored.start, bytes, length) == 0 {
+                    return (entry, false)
+                }
             }
             slot = (slot + 1) & mask
         }
@@ -119,7 +128,7 @@ final class ByteStringTable {
         }
         (entries + index).initialize(to: ByteStringEntry(start: arenaCount, length: length, hash: h))
         arenaCount += length
-        slots[slot] = Int32(index)
+        slots[slot] = (h >> 32) << 32 | UInt64(index + 1)
         count += 1
         if count * 2 > capacity { grow() }
         return (index, true)
@@ -143,13 +152,14 @@ final class ByteStringTable {
 
     private func grow() {
         let newCapacity = capacity * 2
-        let grown = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
-        grown.initialize(repeating: -1, count: newCapacity)
+        let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: newCapacity)
+        grown.initialize(repeating: 0, count: newCapacity)
         let mask = newCapacity - 1
         for entry in 0..<count {
-            var slot = Int(truncatingIfNeeded: entries[entry].hash) & mask
-            while grown[slot] >= 0 { slot = (slot + 1) & mask }
-            grown[slot] = Int32(entry)
+            let h = entries[entry].hash
+            var slot = Int(truncatingIfNeeded: h) & mask
+            while grown[slot] != 0 { slot = (slot + 1) & mask }
+            grown[slot] = (h >> 32) << 32 | UInt64(entry + 1)
         }
         slots.deallocate()
         slots = grown
@@ -165,7 +175,7 @@ struct ByteStringEntry {
 
 /// Read-only probing of a `ByteStringTable` through plain pointers.
 struct ByteStringLookup {
-    let slots: UnsafeMutablePointer<Int32>
+    let slots: UnsafeMutablePointer<UInt64>
     let entries: UnsafeMutablePointer<ByteStringEntry>
     let arena: UnsafeMutablePointer<UInt8>
     let mask: Int
@@ -174,12 +184,16 @@ struct ByteStringLookup {
     func find(_ bytes: UnsafePointer<UInt8>, _ length: Int) -> Int? {
         let h = ByteStringTable.hash(bytes, length)
         var slot = Int(truncatingIfNeeded: h) & mask
+        let fingerprint = h >> 32
         while true {
-            let entry = Int(slots[slot])
-            if entry < 0 { return nil }
-            let stored = entries[entry]
-            if stored.hash == h && stored.length == length && memcmp(arena + stored.start, bytes, length) == 0 {
-                return entry
+            let packed = slots[slot]
+            if packed == 0 { return nil }
+            if packed >> 32 == fingerprint {
+                let entry = Int(packed & 0xFFFF_FFFF) - 1
+                let stored = entries[entry]
+                if stored.hash == h && stored.length == length && memcmp(arena + stored.start, bytes, length) == 0 {
+                    return entry
+                }
             }
             slot = (slot + 1) & mask
         }
