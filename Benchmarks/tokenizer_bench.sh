@@ -8,13 +8,15 @@ OUT=${2:-Benchmarks/results}
 mkdir -p "$OUT"
 B=.build/release/minigpt
 ZH="$OUT/zh_all.txt"
+SOUP="$OUT/unicode_soup.txt"
 cat Corpora/tang300.txt Corpora/song100.txt Corpora/zh_sayings.txt > "$ZH"
+python3 Benchmarks/peers/make_unicode_soup.py "$SOUP"
 {
   echo "## Encode, GPT-2 vocabulary, one thread (median of 7 after a warm-up; ids checked equal first)"
   echo
   echo "| run | bytes | median s | min s | max s | MB/s (median) | note |"
   echo "|---|---|---|---|---|---|---|"
-  for f in "$TEXT" "$ZH"; do
+  for f in "$TEXT" "$ZH" "$SOUP"; do
     name=$(basename "$f" .txt)
     python3 Benchmarks/peers/tiktoken_encode.py --input "$f" --repeats 7 --ids-out "$OUT/ids_$name.json" --json "$OUT/tiktoken_$name.json" | sed "s/^| /| $name: /"
     "$B" tokenizer bench --input "$f" --expected-ids "$OUT/ids_$name.json" --repeats 7 --skip-training --json "$OUT/minigpt_encode_$name.json" \
@@ -31,4 +33,4 @@ cat Corpora/tang300.txt Corpora/song100.txt Corpora/zh_sayings.txt > "$ZH"
   RAYON_NUM_THREADS=1 python3 Benchmarks/peers/hf_bpe_train.py --input "$TEXT" --vocab-size 4096 --repeats 5 --json "$OUT/hf_train_1thread.json"
   python3 Benchmarks/peers/hf_bpe_train.py --input "$TEXT" --vocab-size 4096 --repeats 5 --json "$OUT/hf_train_allthreads.json"
 } | tee "$OUT/tokenizer.md"
-rm -f "$ZH"
+rm -f "$ZH" "$SOUP"

@@ -132,6 +132,12 @@ def main():
     # so this case is only in the id fixture.
     unicode17 = "new letters a\u088fb x\u0c5cy \ua7ce\ua7cf z\U00010940\U00010941 w\ua7d2"
     cases.append({"text": unicode17, "ids": enc.encode_ordinary(unicode17)})
+    # 6,000 characters of Benchmarks/peers/make_unicode_soup.py's soup: scalars from every plane.
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "Benchmarks", "peers"))
+    from make_unicode_soup import soup
+    mixed = soup(6000, 11)
+    cases.append({"text": mixed, "ids": enc.encode_ordinary(mixed)})
     special_text = "first document<|endoftext|>second document <|endoftext|><|endoftext|> end"
     special = {"text": special_text, "ids": enc.encode(special_text, allowed_special={"<|endoftext|>"})}
     with open(os.path.join(HERE, "gpt2_ids.json"), "w", encoding="utf-8") as f:
