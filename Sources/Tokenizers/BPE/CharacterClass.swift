@@ -28,7 +28,7 @@ enum CharacterClasses {
     }
 
     /// The newest Unicode version whose letters and numbers count as such. tiktoken 0.14's regex engine has
-    /// Unicode 16.0 tables, so the 4,657 letters and numbers added in 16.x's successor are "other" there,
+    /// Unicode 16.0 tables, so the 4,657 letters and numbers added in Unicode 17.0 are "other" there,
     /// as any unassigned code point is; matching that keeps GPT-2 ids equal to tiktoken's on every scalar
     /// (Fixtures/unicode_classes.json records tiktoken's classes; Python `regex` 2026.5.9 is already on 17.0).
     static let newestUnicodeMajorVersion = 16
