@@ -14,6 +14,8 @@ public struct StepReport: Codable, Sendable {
     public var tokensPerSecond: Double
     public var millisecondsPerStep: Double
     public var etaSeconds: Double
+    /// Model FLOPs utilisation: achieved training FLOP/s over the machine's measured peak (nil when not measured).
+    public var mfu: Double?
     /// Why the step made no update (`--on-nonfinite skip`); absent for a normal step.
     public var skipped: String? = nil
 
@@ -27,6 +29,7 @@ public struct StepReport: Codable, Sendable {
         case tokensPerSecond = "tokens_per_sec"
         case millisecondsPerStep = "ms_per_step"
         case etaSeconds = "eta_sec"
+        case mfu
         case skipped
     }
 }
@@ -56,6 +59,8 @@ public final class Trainer {
     /// Why the last step was skipped, or nil when it made an update.
     public internal(set) var lastSkipReason: String?
     var consecutiveSkips = 0
+    /// FLOP/s the machine can do with the threads in use (see `MachinePeak`); enables the MFU figure.
+    public var peakFLOPS: Double?
     private var generator: SeededGenerator
     private let optimizer: AdamW
     private let schedule: LearningRateSchedule
@@ -160,8 +165,11 @@ public final class Trainer {
             guard loss.isFinite else { return try nonFiniteStep(loss: loss, gradientNorm: nil) }
             lossSum += loss
         }
-        for replica in replicas.dropFirst() {
-            VectorMath.add(replica.gradients.pointer, into: model.gradients.pointer, model.gradients.count)
+        let total = model.gradients.pointer
+        ComputeThreads.parallelRanges(model.gradients.count, worthSplitting: replicas.count > 1 && model.gradients.count >= 1 << 20) { range in
+            for replica in replicas.dropFirst() {
+                VectorMath.add(replica.gradients.pointer + range.lowerBound, into: total + range.lowerBound, range.count)
+            }
         }
         afterBackward?(model.gradients, step + 1)
         let norm = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip)
@@ -234,11 +242,13 @@ public final class Trainer {
             let typical = recentMilliseconds.sorted()[recentMilliseconds.count / 2]
             let evaluate = step % config.evalEvery == 0 || step == config.steps
             let validation = evaluate ? try estimateValidationLoss() : nil
+            let tokensPerSecond = Double(tokensPerStep) / (milliseconds / 1000)
             let line = StepReport(step: step, totalSteps: config.steps, trainLoss: loss, validationLoss: validation,
-                                  learningRate: rate, gradientNorm: norm,
-                                  tokensPerSecond: Double(tokensPerStep) / (milliseconds / 1000),
+                                  learningRate: rate, gradientNorm: norm, tokensPerSecond: tokensPerSecond,
                                   millisecondsPerStep: milliseconds,
-                                  etaSeconds: typical / 1000 * Double(config.steps - step), skipped: lastSkipReason)
+                                  etaSeconds: typical / 1000 * Double(config.steps - step),
+                                  mfu: peakFLOPS.map { tokensPerSecond * model.config.trainingFLOPsPerToken / $0 },
+                                  skipped: lastSkipReason)
             try appendMetrics(line)
             report(line)
             if evaluate || (config.saveEvery > 0 && step % config.saveEvery == 0) || step == end {

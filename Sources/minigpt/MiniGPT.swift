@@ -9,6 +9,7 @@ struct MiniGPT: ParsableCommand {
             TrainCommand.self,
             GenerateCommand.self,
             EvalCommand.self,
+            TokenizerCommand.self,
             EstimateCommand.self,
             BenchCommand.self,
             ExportCommand.self,

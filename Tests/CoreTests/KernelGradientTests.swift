@@ -76,8 +76,17 @@ final class KernelGradientTests: XCTestCase {
         assertClose(dx.map(Double.init), expected, absolute: absolute, relative: relative)
     }
 
-    func testCausalAttention() {
-        let b = 2, t = 5, c = 8, h = 2, hs = c / h
+    func testCausalAttention() throws {
+        try checkCausalAttention(batch: 2, time: 5, width: 8, heads: 2)
+    }
+
+    /// Longer than one 64-row block, so the blocked causal products are exercised.
+    func testCausalAttentionAcrossRowBlocks() throws {
+        try checkCausalAttention(batch: 1, time: 70, width: 4, heads: 2)
+    }
+
+    func checkCausalAttention(batch b: Int, time t: Int, width c: Int, heads h: Int) throws {
+        let hs = c / h
         let qkv = randomValues(b * t * 3 * c, seed: 10), g = randomValues(b * t * c, seed: 11)
         func reference(_ qkv: [Double]) -> Double {
             var total = 0.0
@@ -103,6 +112,20 @@ final class KernelGradientTests: XCTestCase {
         var dqkv = [Float](repeating: 0, count: qkv.count), datt = [Float](repeating: 0, count: att.count)
         Attention.backward(dqkv: &dqkv, datt: &datt, dout: g, qkv: qkv, att: att, batch: b, time: t, width: c, heads: h)
         assertClose(dqkv.map(Double.init), finiteDifferenceGradient(of: qd, reference), absolute: absolute, relative: relative)
+    }
+
+    /// The vectorised causal softmax row against a Double softmax, across the 16-wide vector boundaries.
+    func testCausalSoftmaxRow() {
+        let length = 40
+        for valid in [1, 15, 16, 17, 33, 40] {
+            var row = randomValues(length, scale: 4, seed: UInt64(valid))
+            let inputs = row.map(Double.init)
+            row.withUnsafeMutableBufferPointer { Softmax.causalRow($0.baseAddress!, valid: valid, length: length) }
+            let top = inputs[0..<valid].max()!
+            let total = inputs[0..<valid].reduce(0) { $0 + exp($1 - top) }
+            let expected = (0..<length).map { $0 < valid ? exp(inputs[$0] - top) / total : 0 }
+            assertClose(row.map(Double.init), expected, absolute: 1e-7, relative: 1e-5, "valid \(valid)")
+        }
     }
 
     func testSoftmaxCrossEntropy() {
