@@ -10,7 +10,7 @@ import Tokenizers
 /// own piece) and a `Fuse` decoder (pieces are joined without spaces). `AutoTokenizer.from_pretrained`
 /// then encodes and decodes exactly as `CharTokenizer` does; an unknown character is an error in both.
 /// Importing reads that file back. GPT-2's byte-level BPE travels as `vocab.json` + `merges.txt`
-/// (or the `BPE` model inside a `tokenizer.json`), see `GPT2BPESeam`.
+/// (or the `BPE` model inside a `tokenizer.json`) and becomes a `BPETokenizer`, see `GPT2BPEFiles`.
 public enum HuggingFaceTokenizer {
     /// Larger tokenizer files are refused before parsing (GPT-2's tokenizer.json is about 1.4 MB).
     public static let maxBytes = 64 << 20
@@ -37,7 +37,7 @@ public enum HuggingFaceTokenizer {
             return ["tokenizer.json": try JSONSerialization.data(withJSONObject: file, options: [.sortedKeys]),
                     "tokenizer_config.json": try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])]
         }
-        return try GPT2BPESeam.files(for: tokenizer, contextLength: contextLength)
+        return try GPT2BPEFiles.files(for: tokenizer, contextLength: contextLength)
     }
 
     /// The tokenizer of a transformers model directory: our character `tokenizer.json`, GPT-2's
@@ -59,7 +59,7 @@ public enum HuggingFaceTokenizer {
             }
         }
         if manager.fileExists(atPath: vocabJSON), manager.fileExists(atPath: mergesTXT) {
-            return try GPT2BPESeam.load(vocabJSON: vocabJSON, mergesTXT: mergesTXT)
+            return try GPT2BPEFiles.load(vocabJSON: vocabJSON, mergesTXT: mergesTXT)
         }
         if let bpeModel { return try bpeFromTokenizerJSON(bpeModel, path: tokenizerJSON) }
         throw InteropError.badFile(path: directory, reason: "no tokenizer.json, and no vocab.json with merges.txt")
@@ -121,6 +121,6 @@ public enum HuggingFaceTokenizer {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: vocabulary), to: scratch + "/vocab.json")
         try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: scratch + "/merges.txt")
-        return try GPT2BPESeam.load(vocabJSON: scratch + "/vocab.json", mergesTXT: scratch + "/merges.txt")
+        return try GPT2BPEFiles.load(vocabJSON: scratch + "/vocab.json", mergesTXT: scratch + "/merges.txt")
     }
 }

@@ -42,21 +42,27 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         XCTAssertLessThan(worst, 1e-4)
     }
 
-    /// The tokenizer half of the import waits for the BPE tokenizer (see GPT2BPESeam); once it is there,
-    /// this checks its ids against transformers' instead of skipping.
-    func testImportedTokenizerMatchesTransformers() throws {
-        let tokenizer: any Tokenizer
-        do {
-            tokenizer = try HuggingFaceTokenizer.load(directory: tinyGPT2)
-        } catch InteropError.unsupported(_, let reason) where reason.contains("BPE") {
-            throw XCTSkip("GPT-2 BPE import needs the BPE tokenizer: \(reason)")
-        }
+    /// The fixture's GPT-2 BPE vocabulary gives transformers' ids, and exporting it again writes the same
+    /// vocab.json and merges.txt (merges recovered from the token ranks).
+    func testImportedTokenizerMatchesTransformersAndExportsBack() throws {
+        let tokenizer = try HuggingFaceTokenizer.load(directory: tinyGPT2)
+        XCTAssertEqual(tokenizer.vocabularySize, 297)
+        XCTAssertEqual(tokenizer.endOfTextID, 296)
         let object = try fixtureInputs()
         let texts = try XCTUnwrap(object["texts"] as? [String]), ids = try XCTUnwrap(object["text_ids"] as? [[Int]])
         for (text, expected) in zip(texts, ids) {
             XCTAssertEqual(try tokenizer.encode(text), expected, text)
             XCTAssertEqual(try tokenizer.decode(expected), text)
         }
+        let directory = TemporaryDirectory()
+        let (model, _) = try HuggingFaceGPT2.loadModel(directory: tinyGPT2)
+        try HuggingFaceGPT2.export(model: model, tokenizer: tokenizer, to: directory.path)
+        let vocabulary = { (path: String) in try JSONSerialization.jsonObject(with: try AtomicFile.read(path)) as? [String: Int] }
+        XCTAssertEqual(try vocabulary(directory.file("vocab.json")), try vocabulary(tinyGPT2 + "/vocab.json"))
+        XCTAssertEqual(try TextFile.read(directory.file("merges.txt")), try TextFile.read(tinyGPT2 + "/merges.txt"))
+        let (reloaded, reloadedTokenizer) = try HuggingFaceGPT2.load(directory: directory.path)
+        XCTAssertEqual(reloaded.parameters.array, model.parameters.array)
+        XCTAssertEqual(try reloadedTokenizer.encode(texts[1]), ids[1])
     }
 
     func makeCharModel() throws -> (GPT, CharTokenizer) {
@@ -106,33 +112,40 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         }
     }
 
-    /// Runs check_hf_export.py: transformers loads the export, its logits match ours and its tokenizer
-    /// gives our ids. Skipped when python3 with torch and transformers is not installed.
+    /// Runs check_hf_export.py on two exports, a character model and the imported GPT-2 BPE fixture:
+    /// transformers loads each, its logits match ours and its tokenizer gives our ids and decodes them back.
+    /// Skipped when python3 with torch and transformers is not installed.
     func testTransformersLoadsTheExport() throws {
         let directory = TemporaryDirectory()
-        let (model, tokenizer) = try makeCharModel()
-        let out = directory.file("hf")
-        try HuggingFaceGPT2.export(model: model, tokenizer: tokenizer, to: out)
-        let texts = ["hello world", "the quick fox!\n é🙂"]
-        let inputs = [[0], [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8], try tokenizer.encode(texts[0])]
-        let request = try JSONSerialization.data(withJSONObject: ["inputs": inputs, "texts": texts])
-        try AtomicFile.write(request, to: directory.file("request.json"))
-        let status: Int32
-        do {
-            status = try runPython([fixtures + "/check_hf_export.py", out, directory.file("request.json"), directory.file("result.json")])
-        } catch {
-            throw XCTSkip("python3 cannot be run: \(error)")
+        let (charModel, charTokenizer) = try makeCharModel()
+        let (bpeModel, bpeTokenizer) = try HuggingFaceGPT2.load(directory: tinyGPT2)
+        let cases: [(name: String, model: GPT, tokenizer: any Tokenizer, texts: [String], inputs: [[Int]])] = [
+            ("char", charModel, charTokenizer, ["hello world", "the quick fox!\n é🙂"], [[0], [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]]),
+            ("bpe", bpeModel, bpeTokenizer, ["the quick brown fox", "Héllo wörld 123!\n\nto be"], [[296], [5, 290, 17, 200, 256, 1]]),
+        ]
+        var arguments = [fixtures + "/check_hf_export.py"]
+        for item in cases {
+            try HuggingFaceGPT2.export(model: item.model, tokenizer: item.tokenizer, to: directory.file(item.name))
+            let inputs = item.inputs + [try item.tokenizer.encode(item.texts[0])]
+            try AtomicFile.write(try JSONSerialization.data(withJSONObject: ["inputs": inputs, "texts": item.texts]),
+                                 to: directory.file(item.name + "-request.json"))
+            arguments += [directory.file(item.name), directory.file(item.name + "-request.json"), directory.file(item.name + "-result.json")]
         }
+        let status: Int32
+        do { status = try runPython(arguments) } catch { throw XCTSkip("python3 cannot be run: \(error)") }
         if status == 77 || status == 127 { throw XCTSkip("python3 with torch and transformers is not installed") }
         XCTAssertEqual(status, 0)
-        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: try AtomicFile.read(directory.file("result.json"))) as? [String: Any])
-        let logits = try XCTUnwrap(result["logits"] as? [[[Double]]])
-        let worst = try maxLogitDifference(model, inputs: inputs) { logits[$0].flatMap { $0 }.map(Float.init) }
-        print("export: max |logit difference| transformers vs ours = \(worst)")
-        XCTAssertLessThan(worst, 1e-4)
-        XCTAssertEqual(result["text_ids"] as? [[Int]], try texts.map { try tokenizer.encode($0) })
-        XCTAssertEqual(result["decoded"] as? [String], texts)
-        XCTAssertEqual(result["model_class"] as? String, "GPT2LMHeadModel")
+        for item in cases {
+            let result = try XCTUnwrap(JSONSerialization.jsonObject(with: try AtomicFile.read(directory.file(item.name + "-result.json"))) as? [String: Any])
+            let logits = try XCTUnwrap(result["logits"] as? [[[Double]]])
+            let inputs = item.inputs + [try item.tokenizer.encode(item.texts[0])]
+            let worst = try maxLogitDifference(item.model, inputs: inputs) { logits[$0].flatMap { $0 }.map(Float.init) }
+            print("export (\(item.name)): max |logit difference| transformers vs ours = \(worst); tokenizer \(result["tokenizer_class"] ?? "?")")
+            XCTAssertLessThan(worst, 1e-4, item.name)
+            XCTAssertEqual(result["text_ids"] as? [[Int]], try item.texts.map { try item.tokenizer.encode($0) }, item.name)
+            XCTAssertEqual(result["decoded"] as? [String], item.texts, item.name)
+            XCTAssertEqual(result["model_class"] as? String, "GPT2LMHeadModel")
+        }
     }
 
     @discardableResult

@@ -1,6 +1,6 @@
 """Loads a directory written by `minigpt export hf` with transformers and reports what it computes.
 
-    python3 check_hf_export.py EXPORT_DIR REQUEST_JSON RESULT_JSON
+    python3 check_hf_export.py EXPORT_DIR REQUEST_JSON RESULT_JSON [EXPORT_DIR REQUEST_JSON RESULT_JSON ...]
 
 REQUEST_JSON: {"inputs": [[token ids], ...], "texts": ["...", ...]}. RESULT_JSON gets the logits of
 each input (list of T rows of V floats), the ids AutoTokenizer gives each text and its decoding of them.
@@ -33,4 +33,8 @@ def main(directory, request_path, result_path):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    arguments = sys.argv[1:]
+    if not arguments or len(arguments) % 3:
+        sys.exit(__doc__)
+    for i in range(0, len(arguments), 3):
+        main(*arguments[i:i + 3])

@@ -6,7 +6,7 @@ import Tokenizers
 /// written as GPT-2's printable stand-in character) and `merges.txt` (`#version: 0.2`, then one
 /// "left right" pair per line, merge i forming token 256 + i). These are GPT-2's released
 /// `encoder.json` and `vocab.bpe` under other names, so loading goes through `BPETokenizer.loadGPT2`.
-enum GPT2BPESeam {
+enum GPT2BPEFiles {
     static func load(vocabJSON: String, mergesTXT: String) throws -> any Tokenizer {
         try BPETokenizer.loadGPT2(encoderJSON: vocabJSON, vocabBPE: mergesTXT)
     }
