@@ -27,6 +27,19 @@ final class InteropCommandTests: XCTestCase {
         XCTAssertEqual(tuned.status, 0, tuned.stderr)
         XCTAssertTrue(tuned.stderr.contains("1 layers, 2 heads, width 16, context 16"), tuned.stderr)
 
+        // The transformers-made GPT-2 fixture (byte-level BPE) imports, generates and fine-tunes too.
+        let gpt2 = directory.file("gpt2")
+        let fixture = packageRoot() + "/Tests/InteropTests/Fixtures/hf-gpt2-tiny"
+        let importedGPT2 = try runMinigpt(["import", "hf", "--from", fixture, "--out", gpt2])
+        XCTAssertEqual(importedGPT2.status, 0, importedGPT2.stderr)
+        XCTAssertTrue(importedGPT2.stderr.contains("vocabulary 297"), importedGPT2.stderr)
+        let generated = try runMinigpt(["generate", "--model", gpt2, "--prompt", "the quick", "--max-new-tokens", "10"])
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        XCTAssertTrue(generated.stdout.hasPrefix("the quick"), generated.stdout)
+        let tunedGPT2 = try runMinigpt(["train", "--corpus", corpus, "--init-from", gpt2, "--batch", "2", "--steps", "2",
+                                        "--eval-every", "2", "--eval-batches", "1", "--out", directory.file("tuned-gpt2")])
+        XCTAssertEqual(tunedGPT2.status, 0, tunedGPT2.stderr)
+
         try assertCleanFailure(["export", "hf", "--model", run, "--out", hf], mentions: "already holds a model")
         try assertCleanFailure(["import", "hf", "--from", directory.file("nope"), "--out", directory.file("x")], mentions: "no such directory")
         try assertCleanFailure(["import", "hf", "--from", run, "--out", directory.file("x")], mentions: "config.json")

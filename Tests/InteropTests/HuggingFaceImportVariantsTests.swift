@@ -45,6 +45,20 @@ final class HuggingFaceImportVariantsTests: XCTestCase {
         XCTAssertEqual(try HuggingFaceGPT2.loadModel(directory: bare.path).model.parameters.array, try reference())
     }
 
+    /// transformers 5 saves GPT-2's vocabulary only inside tokenizer.json (a BPE model); without vocab.json
+    /// and merges.txt the tokenizer comes from there.
+    func testReadsTheBPEModelInsideTokenizerJSON() throws {
+        let directory = TemporaryDirectory()
+        for name in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+            try FileManager.default.copyItem(atPath: tinyGPT2 + "/" + name, toPath: directory.file(name))
+        }
+        let (_, fromTokenizerJSON) = try HuggingFaceGPT2.load(directory: directory.path)
+        let (_, fromVocabAndMerges) = try HuggingFaceGPT2.load(directory: tinyGPT2)
+        let text = "to be, or not to be: that is the question. Héllo"
+        XCTAssertEqual(try fromTokenizerJSON.encode(text), try fromVocabAndMerges.encode(text))
+        XCTAssertEqual(fromTokenizerJSON.vocabularySize, 297)
+    }
+
     func testRefusesWhatMiniGPTCannotCompute() throws {
         let cases: [(String, TemporaryDirectory, String)] = [
             ("untied head", try variant(tensors: { tensors in
