@@ -119,8 +119,11 @@ public enum HuggingFaceTokenizer {
         let scratch = NSTemporaryDirectory() + "minigpt-bpe-\(getpid())-\(UInt64.random(in: 0 ..< .max))"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: vocabulary), to: scratch + "/vocab.json")
-        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: scratch + "/merges.txt")
+        // Scratch files need no fsync (AtomicFile's costs milliseconds each).
+        guard FileManager.default.createFile(atPath: scratch + "/vocab.json", contents: try JSONSerialization.data(withJSONObject: vocabulary)),
+              FileManager.default.createFile(atPath: scratch + "/merges.txt", contents: Data((lines.joined(separator: "\n") + "\n").utf8)) else {
+            throw CoreError.writeFailed(path: scratch, reason: "cannot write scratch files")
+        }
         return try GPT2BPEFiles.load(vocabJSON: scratch + "/vocab.json", mergesTXT: scratch + "/merges.txt")
     }
 }

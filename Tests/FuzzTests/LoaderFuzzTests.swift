@@ -9,11 +9,11 @@ import XCTest
 
 /// Bounded, seeded mutation fuzzing of every file MiniGPT reads. Each campaign starts from valid files,
 /// mutates them (see `Mutator`) and requires each outcome to be a successful load or a typed one-line
-/// error. `MINIGPT_FUZZ_ITERATIONS` raises the per-loader count for a longer run (default 500).
+/// error. `MINIGPT_FUZZ_ITERATIONS` raises the per-loader count for a longer run (default 1000).
 /// To add a loader (e.g. `.tiktoken` or encoder.json + vocab.bpe once the BPE tokenizer lands), add a
 /// campaign with valid seed files and a closure that loads mutated bytes.
 final class LoaderFuzzTests: XCTestCase {
-    static let iterations = ProcessInfo.processInfo.environment["MINIGPT_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 500
+    static let iterations = ProcessInfo.processInfo.environment["MINIGPT_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 1000
     static let corpus = String(repeating: "the quick brown fox jumps over the lazy dog.\n", count: 8)
 
     static func isTyped(_ error: Error) -> Bool {
@@ -57,7 +57,7 @@ final class LoaderFuzzTests: XCTestCase {
     }
 
     func testMutatedFilesLoadOrFailWithTypedErrors() throws {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryDirectory(inMemory: true)
         let (run, checkpoint, data) = try makeRun(directory)
         let (model, tokenizer) = try ModelDirectory.load(run)
         let hf = directory.file("hf")
@@ -107,7 +107,7 @@ final class LoaderFuzzTests: XCTestCase {
 
     /// Hand-made hostile inputs the mutations are unlikely to produce.
     func testHostileInputsAreRefused() throws {
-        let directory = TemporaryDirectory()
+        let directory = TemporaryDirectory(inMemory: true)
         let deep = directory.write(String(repeating: "[", count: 100_000), to: "deep.json")
         XCTAssertThrowsError(try TokenizerFile.load(deep))
         let invalidUTF8 = directory.file("bad.json")
