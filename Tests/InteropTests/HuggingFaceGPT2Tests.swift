@@ -119,9 +119,17 @@ final class HuggingFaceGPT2Tests: XCTestCase {
         let directory = TemporaryDirectory()
         let (charModel, charTokenizer) = try makeCharModel()
         let (bpeModel, bpeTokenizer) = try HuggingFaceGPT2.load(directory: tinyGPT2)
+        // A vocabulary from our own BPE trainer: its merges.txt is recovered from the ranks, and
+        // transformers' merge-by-pair-rank encoding must still give our ids.
+        let shakespeare = String(try TextFile.read(packageRoot() + "/Corpora/shakespeare9.txt").prefix(20_000))
+        let trained = try BPETrainer.train(corpus: [Array(shakespeare.utf8)], vocabularySize: 600, pattern: .gpt2).tokenizer
+        var generator = SeededGenerator(seed: 8)
+        let trainedModel = try GPT(config: ModelConfig(vocabularySize: trained.vocabularySize, contextLength: 16, layers: 1, heads: 2, width: 16),
+                                   generator: &generator)
         let cases: [(name: String, model: GPT, tokenizer: any Tokenizer, texts: [String], inputs: [[Int]])] = [
             ("char", charModel, charTokenizer, ["hello world", "the quick fox!\n é🙂"], [[0], [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]]),
             ("bpe", bpeModel, bpeTokenizer, ["the quick brown fox", "Héllo wörld 123!\n\nto be"], [[296], [5, 290, 17, 200, 256, 1]]),
+            ("trained", trainedModel, trained, ["KING: my lord", String(shakespeare.suffix(300)), "  What's   this?\n\n 12345 naïve café"], [[0, 300, 511]]),
         ]
         var arguments = [fixtures + "/check_hf_export.py"]
         for item in cases {
