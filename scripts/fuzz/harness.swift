@@ -7,8 +7,9 @@ public func fuzzOneInput(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let data = start.map { Data(bytes: $0, count: count) } ?? Data()
 #if FUZZ_SAFETENSORS
     _ = try? Safetensors.decode(data, path: "fuzz.safetensors")
-#elseif FUZZ_CHAR_TOKENIZER
-    let path = NSTemporaryDirectory() + "minigpt-libfuzzer-\(getpid()).json"
+#elseif FUZZ_TOKENIZER_FILE
+    // TokenizerFile reads a path; /dev/shm keeps the per-input write cheap.
+    let path = (access("/dev/shm", W_OK) == 0 ? "/dev/shm/" : NSTemporaryDirectory()) + "minigpt-libfuzzer-\(getpid()).json"
     FileManager.default.createFile(atPath: path, contents: data)
     _ = try? TokenizerFile.load(path)
 #elseif FUZZ_HF_CONFIG
