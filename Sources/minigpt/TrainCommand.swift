@@ -17,8 +17,9 @@ struct TrainCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "UTF-8 text file to train on.") var corpus: String
-    @Option(help: "Tokenizer file (default: a character vocabulary built from the corpus).") var tokenizer: String?
+    @Option(help: "UTF-8 text file, or a token file made by `minigpt tokenizer prepare`, to train on.") var corpus: String
+    @Option(help: "Tokenizer file or GPT-2 vocabulary directory (default: a character vocabulary built from the corpus).")
+    var tokenizer: String?
     @Option(help: "Transformer blocks.") var layers = 4
     @Option(help: "Attention heads per block.") var heads = 4
     @Option(help: "Embedding width (must be divisible by --heads).") var width = 128
@@ -67,19 +68,25 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try threadOptions.apply()
-        let text = try TextFile.read(corpus)
         let trainer: Trainer
         if let resume {
             let tokenizer = try TokenizerFile.load(resume + "/" + ModelDirectory.tokenizerFile)
             let config = try ModelDirectory.loadConfig(resume)
-            let data = try TrainingData(tokens: try tokenizer.encode(text).map(Int32.init), validationFraction: valFraction,
+            let data = try TrainingData(tokens: try corpusTokens(tokenizer), validationFraction: valFraction,
                                         contextLength: config.contextLength)
             trainer = try Trainer.resume(runDirectory: resume, data: data)
             Console.status("resuming \(resume) at step \(trainer.step) of \(trainer.config.steps)")
         } else {
             try refuseToOverwrite(out)
-            let vocabulary: any Tokenizer = try tokenizer.map { try TokenizerFile.load($0) } ?? CharTokenizer(corpus: text)
-            let tokens = try vocabulary.encode(text).map(Int32.init)
+            let vocabulary: any Tokenizer
+            if let tokenizer {
+                vocabulary = try TokenizerFile.load(tokenizer)
+            } else if TokenFile.looksLikeTokenFile(corpus) {
+                throw ValidationError("\(corpus) is a token file: name the tokenizer that made it with --tokenizer")
+            } else {
+                vocabulary = try CharTokenizer(corpus: try TextFile.read(corpus))
+            }
+            let tokens = try corpusTokens(vocabulary)
             let modelConfig = ModelConfig(vocabularySize: vocabulary.vocabularySize, contextLength: context, layers: layers,
                                           heads: heads, width: width)
             let data = try TrainingData(tokens: tokens, validationFraction: valFraction, contextLength: context)
@@ -108,6 +115,17 @@ struct TrainCommand: ParsableCommand {
         let full = try Evaluation.crossEntropy(model: trainer.model, tokens: trainer.data.validation, batchSize: trainer.config.batchSize)
         Console.status(String(format: "done in %@: validation loss %.4f over the whole held-out split (%d tokens); checkpoint in %@",
                               formatDuration(wall), full.meanLoss, full.predictedTokens, trainer.runDirectory))
+    }
+
+    /// The corpus as token ids: a token file is read as it is (its vocabulary size must match the
+    /// tokenizer's), a text file is encoded.
+    private func corpusTokens(_ tokenizer: any Tokenizer) throws -> [Int32] {
+        guard TokenFile.looksLikeTokenFile(corpus) else { return try tokenizer.encode(try TextFile.read(corpus)).map(Int32.init) }
+        let (ids, vocabularySize) = try TokenFile.read(corpus)
+        guard vocabularySize == tokenizer.vocabularySize else {
+            throw ValidationError("\(corpus) was made with a vocabulary of \(vocabularySize) tokens, but the tokenizer has \(tokenizer.vocabularySize)")
+        }
+        return ids
     }
 
     private func refuseToOverwrite(_ directory: String) throws {
