@@ -19,8 +19,9 @@ struct TrainCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "UTF-8 text file to train on.") var corpus: String
-    @Option(help: "Tokenizer file (default: a character vocabulary built from the corpus).") var tokenizer: String?
+    @Option(help: "UTF-8 text file, or a token file made by `minigpt tokenizer prepare`, to train on.") var corpus: String
+    @Option(help: "Tokenizer file or GPT-2 vocabulary directory (default: a character vocabulary built from the corpus).")
+    var tokenizer: String?
     @Option(help: "Transformer blocks.") var layers = 4
     @Option(help: "Attention heads per block.") var heads = 4
     @Option(help: "Embedding width (must be divisible by --heads).") var width = 128
@@ -75,13 +76,12 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try threadOptions.apply()
-        let text = try TextFile.read(corpus)
         let trainer: Trainer
         if let resume {
             let checkpoint = try Checkpoints.resolve(resume)
             let tokenizer = try TokenizerFile.load(checkpoint + "/" + ModelDirectory.tokenizerFile)
             let config = try ModelDirectory.loadConfig(checkpoint)
-            let data = try TrainingData(tokens: try tokenizer.encode(text).map(Int32.init), validationFraction: valFraction,
+            let data = try TrainingData(tokens: try corpusTokens(tokenizer), validationFraction: valFraction,
                                         contextLength: config.contextLength)
             trainer = try Trainer.resume(runDirectory: resume, data: data)
             Console.status("resuming \(resume) at step \(trainer.step) of \(trainer.config.steps)")
@@ -89,12 +89,19 @@ struct TrainCommand: ParsableCommand {
             try refuseToOverwrite(out)
             if let initFrom {
                 let (model, vocabulary) = try ModelDirectory.load(initFrom)
-                let data = try TrainingData(tokens: try vocabulary.encode(text).map(Int32.init), validationFraction: valFraction,
+                let data = try TrainingData(tokens: try corpusTokens(vocabulary), validationFraction: valFraction,
                                             contextLength: model.config.contextLength)
                 trainer = try Trainer(model: model, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out)
             } else {
-                let vocabulary: any Tokenizer = try tokenizer.map { try TokenizerFile.load($0) } ?? CharTokenizer(corpus: text)
-                let tokens = try vocabulary.encode(text).map(Int32.init)
+                let vocabulary: any Tokenizer
+                if let tokenizer {
+                    vocabulary = try TokenizerFile.load(tokenizer)
+                } else if TokenFile.looksLikeTokenFile(corpus) {
+                    throw ValidationError("\(corpus) is a token file: name the tokenizer that made it with --tokenizer")
+                } else {
+                    vocabulary = try CharTokenizer(corpus: try TextFile.read(corpus))
+                }
+                let tokens = try corpusTokens(vocabulary)
                 let modelConfig = ModelConfig(vocabularySize: vocabulary.vocabularySize, contextLength: context, layers: layers,
                                               heads: heads, width: width)
                 let data = try TrainingData(tokens: tokens, validationFraction: valFraction, contextLength: context)
@@ -135,6 +142,17 @@ struct TrainCommand: ParsableCommand {
         let full = try Evaluation.crossEntropy(model: trainer.model, tokens: trainer.data.validation, batchSize: trainer.config.batchSize)
         Console.status(String(format: "done in %@: validation loss %.4f over the whole held-out split (%d tokens); checkpoint in %@",
                               formatDuration(wall), full.meanLoss, full.predictedTokens, trainer.runDirectory))
+    }
+
+    /// The corpus as token ids: a token file is read as it is (its vocabulary size must match the
+    /// tokenizer's), a text file is encoded.
+    private func corpusTokens(_ tokenizer: any Tokenizer) throws -> [Int32] {
+        guard TokenFile.looksLikeTokenFile(corpus) else { return try tokenizer.encode(try TextFile.read(corpus)).map(Int32.init) }
+        let (ids, vocabularySize) = try TokenFile.read(corpus)
+        guard vocabularySize == tokenizer.vocabularySize else {
+            throw ValidationError("\(corpus) was made with a vocabulary of \(vocabularySize) tokens, but the tokenizer has \(tokenizer.vocabularySize)")
+        }
+        return ids
     }
 
     private func refuseToOverwrite(_ directory: String) throws {

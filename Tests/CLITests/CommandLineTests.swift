@@ -37,8 +37,9 @@ extension XCTestCase {
         let result = try runMinigpt(arguments)
         XCTAssertTrue(result.exitedNormally, "terminated by a signal: \(result.stderr)", file: file, line: line)
         XCTAssertNotEqual(result.status, 0, file: file, line: line)
-        let errorLines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }
-        XCTAssertEqual(errorLines.count, 1, "stderr: \(result.stderr)", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "expected one line, got: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(lines.first?.hasPrefix("Error: ") ?? false, result.stderr, file: file, line: line)
         XCTAssertTrue(result.stderr.contains(expected), "expected '\(expected)' in: \(result.stderr)", file: file, line: line)
         XCTAssertFalse(result.stderr.contains("Fatal error"), file: file, line: line)
     }
@@ -58,6 +59,7 @@ final class CommandLineTests: XCTestCase {
         try assertCleanFailure(["train", "--corpus", tiny, "--batch=-3"], mentions: "--batch must be positive")
         try assertCleanFailure(["train", "--corpus", tiny, "--lr=-1"], mentions: "--lr")
         try assertCleanFailure(["train", "--corpus", tiny, "--threads", "0"], mentions: "--threads")
+        try assertCleanFailure(["train", "--corpus", tiny, "--batch", "-3"], mentions: "Missing value for '--batch")
     }
 
     func testEvalRejectsBadInput() throws {
@@ -100,5 +102,29 @@ final class CommandLineTests: XCTestCase {
         try assertCleanFailure(["generate", "--model", run, "--top-p", "0"], mentions: "top-p")
         try assertCleanFailure(["generate", "--model", run, "--temperature=-1"], mentions: "temperature")
         try assertCleanFailure(["generate", "--model", run, "--max-new-tokens", "0"], mentions: "--max-new-tokens")
+    }
+
+    /// BPE end to end: train a vocabulary, prepare a token file, train on it, generate.
+    func testTrainOnPreparedTokenFile() throws {
+        let directory = TemporaryDirectory()
+        let shakespeare = try String(contentsOfFile: packageRoot() + "/Corpora/shakespeare9.txt", encoding: .utf8)
+        let corpus = directory.write(String(shakespeare.prefix(20_000)), to: "c.txt")
+        let tokenizer = directory.file("tok.json"), tokens = directory.file("c.bin"), run = directory.file("run")
+        XCTAssertEqual(try runMinigpt(["tokenizer", "train", "--input", corpus, "--vocab-size", "300", "--out", tokenizer]).status, 0)
+        XCTAssertEqual(try runMinigpt(["tokenizer", "prepare", "--tokenizer", tokenizer, "--input", corpus, "--out", tokens]).status, 0)
+        let shape = ["--layers", "1", "--heads", "2", "--width", "16", "--context", "8", "--batch", "2", "--eval-every", "3",
+                     "--eval-batches", "1", "--steps", "3"]
+        try assertCleanFailure(["train", "--corpus", tokens, "--out", run] + shape, mentions: "--tokenizer")
+        let trained = try runMinigpt(["train", "--corpus", tokens, "--tokenizer", tokenizer, "--out", run] + shape)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertTrue(trained.stderr.contains("vocab 300"), trained.stderr)
+        let generated = try runMinigpt(["generate", "--model", run, "--prompt", "HAMLET", "--max-new-tokens", "5"])
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        XCTAssertTrue(generated.stdout.hasPrefix("HAMLET"))
+        // A token file made with another vocabulary is refused.
+        let other = directory.file("other.json")
+        XCTAssertEqual(try runMinigpt(["tokenizer", "train", "--input", corpus, "--vocab-size", "320", "--out", other]).status, 0)
+        try assertCleanFailure(["train", "--corpus", tokens, "--tokenizer", other, "--out", directory.file("run2")] + shape,
+                               mentions: "vocabulary of 300 tokens")
     }
 }
