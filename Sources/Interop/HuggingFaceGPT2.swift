@@ -44,7 +44,12 @@ public enum HuggingFaceGPT2 {
             }
             throw CoreError.fileNotFound(path: weightsPath)
         }
-        let (tensors, _) = try Safetensors.read(weightsPath)
+        let tensors: [NamedTensor]
+        do {
+            tensors = try Safetensors.read(weightsPath).tensors
+        } catch CoreError.badFormat(_, let reason) where reason.contains("has dtype") {
+            throw InteropError.unsupported(path: weightsPath, reason: reason + "; save an F32 copy with model.float().save_pretrained(dir)")
+        }
         let parameters = try GPT2TensorNames.parameters(from: tensors, config: parsed.model, path: weightsPath)
         return (try GPT(config: parsed.model, parameters: parameters), parsed.endOfTextID)
     }
