@@ -127,4 +127,22 @@ final class CommandLineTests: XCTestCase {
         try assertCleanFailure(["train", "--corpus", tokens, "--tokenizer", other, "--out", directory.file("run2")] + shape,
                                mentions: "vocabulary of 300 tokens")
     }
+
+    /// GPT-2's shipped vocabulary through the CLI: the ids tiktoken gives, and back to the same bytes.
+    func testTokenizerEncodeDecodeWithGPT2Vocabulary() throws {
+        let vocabulary = packageRoot() + "/Models/gpt2-tokenizer"
+        let encoded = try runMinigpt(["tokenizer", "encode", "--tokenizer", vocabulary], input: "Hello, world\n")
+        XCTAssertEqual(encoded.status, 0, encoded.stderr)
+        XCTAssertEqual(encoded.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "15496 11 995 198")
+        let decoded = try runMinigpt(["tokenizer", "decode", "--tokenizer", vocabulary], input: "15496 11 995 198")
+        XCTAssertEqual(decoded.stdout, "Hello, world\n")
+        // Special-token text is ordinary text unless the caller opts in.
+        let plain = try runMinigpt(["tokenizer", "encode", "--tokenizer", vocabulary], input: "<|endoftext|>")
+        XCTAssertNotEqual(plain.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "50256")
+        let special = try runMinigpt(["tokenizer", "encode", "--tokenizer", vocabulary, "--allow-special"], input: "<|endoftext|>")
+        XCTAssertEqual(special.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "50256")
+        let bad = try runMinigpt(["tokenizer", "decode", "--tokenizer", vocabulary], input: "50257")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.hasPrefix("Error: ") && bad.stderr.contains("50257"), bad.stderr)
+    }
 }
