@@ -8,6 +8,7 @@ struct MiniGPT: ParsableCommand {
         subcommands: [
             TrainCommand.self,
             GenerateCommand.self,
+            ChatCommand.self,
             EvalCommand.self,
             EstimateCommand.self,
             BenchCommand.self,
