@@ -16,13 +16,6 @@ public struct TrainingShape: Codable, Sendable {
         "L": TrainingShape(name: "L", model: ModelConfig(vocabularySize: 4096, contextLength: 256, layers: 6, heads: 6, width: 384), batch: 8),
     ]
 
-    /// Training FLOPs per token: 6 N (N without the position embedding, the LM head counted through
-    /// the tied embedding) plus 6 L T C for the attention score and weighted-value products, as in Kaplan et al.
-    public var flopsPerToken: Double {
-        let c = Double(model.width), l = Double(model.layers), t = Double(model.contextLength)
-        let n = Double(model.parameterCount - model.contextLength * model.width)
-        return 6 * n + 6 * l * t * c
-    }
 }
 
 public struct TrainingBenchmarkResult: Codable, Sendable {
@@ -67,7 +60,7 @@ public enum TrainingBenchmark {
         let seconds = measurement.median / 1000
         return TrainingBenchmarkResult(shape: shape.name, threads: threads, tokensPerStep: tokensPerStep, milliseconds: measurement,
                                        tokensPerSecond: Double(tokensPerStep) / seconds,
-                                       gflops: shape.flopsPerToken * Double(tokensPerStep) / seconds / 1e9,
+                                       gflops: shape.model.trainingFLOPsPerToken * Double(tokensPerStep) / seconds / 1e9,
                                        peakMemoryMB: peakResidentMegabytes(), initialLoss: first.loss,
                                        foreignLoadCores: foreign)
     }

@@ -130,3 +130,5 @@ public struct ChatTemplate: Equatable, Sendable {
     /// so a reply ends only at `<|end|>` or the token limit.
     public var bannedInReply: [Int] { [systemID, userID, assistantID, endOfTextID] }
 }
+
+extension BPETokenizer: SpecialTokenVocabulary {}

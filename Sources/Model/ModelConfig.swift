@@ -34,6 +34,13 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         guard parameterCount < 2_000_000_000 else { throw ModelError.invalidConfig("model with \(parameterCount) parameters is too large") }
     }
 
+    /// Training FLOPs per token, Kaplan et al. (2020): 6 N for the dense matmuls (forward 2N, backward 4N;
+    /// N = all parameters, the tied LM head included) plus 6 L T C for the attention scores and weighted sum.
+    /// The same formula as `minigpt estimate`.
+    public var trainingFLOPsPerToken: Double {
+        6 * Double(parameterCount) + 6 * Double(layers * contextLength * width)
+    }
+
     /// Parameters of the model with the LM head tied to the token embedding.
     public var parameterCount: Int {
         let c = width

@@ -28,6 +28,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
     case emptyInput(String)
     case badFile(path: String, reason: String)
     case invalidArgument(String)
+    case vocabularyTooSmall(requested: Int, minimum: Int)
+    case unknownSpecialToken(String)
+    case inconsistentVocabulary(String)
 
     public var description: String {
         switch self {
@@ -38,6 +41,10 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
         case .emptyInput(let what): return "\(what) is empty"
         case .badFile(let path, let reason): return "\(path) is not a valid tokenizer file: \(reason)"
         case .invalidArgument(let message): return message
+        case .vocabularyTooSmall(let requested, let minimum):
+            return "a vocabulary size of \(requested) is too small: it needs at least \(minimum) (256 byte tokens plus the special tokens)"
+        case .unknownSpecialToken(let name): return "\(name.debugDescription) is not a special token of this tokenizer"
+        case .inconsistentVocabulary(let reason): return "inconsistent BPE vocabulary: \(reason)"
         }
     }
 }

@@ -14,6 +14,8 @@ public struct StepReport: Codable, Sendable {
     public var tokensPerSecond: Double
     public var millisecondsPerStep: Double
     public var etaSeconds: Double
+    /// Model FLOPs utilisation: achieved training FLOP/s over the machine's measured peak (nil when not measured).
+    public var mfu: Double?
 
     enum CodingKeys: String, CodingKey {
         case step
@@ -25,6 +27,7 @@ public struct StepReport: Codable, Sendable {
         case tokensPerSecond = "tokens_per_sec"
         case millisecondsPerStep = "ms_per_step"
         case etaSeconds = "eta_sec"
+        case mfu
     }
 }
 
@@ -43,6 +46,8 @@ public final class Trainer {
     public let runDirectory: String
     /// Completed optimizer steps.
     public private(set) var step: Int
+    /// FLOP/s the machine can do with the threads in use (see `MachinePeak`); enables the MFU figure.
+    public var peakFLOPS: Double?
     private var generator: SeededGenerator
     private let optimizer: AdamW
     private let schedule: LearningRateSchedule
@@ -199,11 +204,12 @@ public final class Trainer {
             let typical = recentMilliseconds.sorted()[recentMilliseconds.count / 2]
             let evaluate = step % config.evalEvery == 0 || step == config.steps
             let validation = evaluate ? try estimateValidationLoss() : nil
+            let tokensPerSecond = Double(tokensPerStep) / (milliseconds / 1000)
             let line = StepReport(step: step, totalSteps: config.steps, trainLoss: loss, validationLoss: validation,
-                                  learningRate: rate, gradientNorm: norm,
-                                  tokensPerSecond: Double(tokensPerStep) / (milliseconds / 1000),
+                                  learningRate: rate, gradientNorm: norm, tokensPerSecond: tokensPerSecond,
                                   millisecondsPerStep: milliseconds,
-                                  etaSeconds: typical / 1000 * Double(config.steps - step))
+                                  etaSeconds: typical / 1000 * Double(config.steps - step),
+                                  mfu: peakFLOPS.map { tokensPerSecond * model.config.trainingFLOPsPerToken / $0 })
             try appendMetrics(line)
             report(line)
             if evaluate || (config.saveEvery > 0 && step % config.saveEvery == 0) || step == end {

@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release). Each validates its result, warms up, then repeats.",
-        subcommands: [TrainBenchCommand.self, GenerateBenchCommand.self]
+        subcommands: [TrainBenchCommand.self, KernelBenchCommand.self, GenerateBenchCommand.self]
     )
 }
 
@@ -58,6 +58,58 @@ struct TrainBenchCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try encoder.encode(Report(machine: machine, training: results)), to: json)
+        }
+    }
+}
+
+struct KernelBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "sgemm GFLOP/s at the model's shapes and at 1024^3 / 2048^3 against the machine's peak; layernorm, GELU, softmax GB/s; attention GFLOP/s."
+    )
+
+    @Option(help: "Comma-separated thread counts for sgemm and attention.") var threads = "1,2"
+    @Option(help: "Timed repetitions per kernel (median, min, max reported).") var repeats = 10
+    @Option(help: "Write the results as JSON to this file.") var json: String?
+
+    func validate() throws {
+        guard repeats >= 5 else { throw ValidationError("--repeats must be at least 5") }
+        guard threads.split(separator: ",").allSatisfy({ Int($0).map { $0 >= 1 } ?? false }) else {
+            throw ValidationError("--threads takes positive integers separated by commas, got \(threads)")
+        }
+    }
+
+    func run() throws {
+        let machine = MachineInfo.current()
+        let peak = PeakReport.current()
+        Console.out(String(format: "FP32 peak per core: derived %.1f GFLOP/s (%.2f GHz x %.0f FLOP/cycle), measured %.1f; all %d cores measured %.1f\n\n",
+                           peak.derivedGFLOPSPerCore, peak.clockGHz, peak.flopsPerCyclePerCore, peak.measuredGFLOPSPerCore,
+                           machine.cores, peak.measuredGFLOPSAllCores))
+        var results: [KernelResult] = []
+        let counts = threads.split(separator: ",").compactMap { Int($0) }
+        for count in counts {
+            for (label, m, n, k) in KernelBenchmark.gemmShapes {
+                results.append(try KernelBenchmark.gemm(label: label, m: m, n: n, k: k, threads: count, repeats: repeats))
+            }
+            results.append(try KernelBenchmark.attention(batch: 12, time: 64, width: 128, heads: 4, threads: count, repeats: repeats))
+            results.append(try KernelBenchmark.attention(batch: 8, time: 256, width: 384, heads: 6, threads: count, repeats: repeats))
+        }
+        results += try KernelBenchmark.elementwise(rows: 2048, width: 1536, repeats: repeats)
+        let bestGemm = results.filter { $0.kernel.hasPrefix("sgemm") }.map(\.rate).max() ?? 1
+        Console.out("| kernel | shape | threads | ms median (min-max) | rate | % of measured peak | % of best sgemm | foreign load |\n|---|---|---|---|---|---|---|---|\n")
+        for result in results {
+            let m = result.milliseconds
+            let peakShare = result.unit == "GFLOP/s" ? String(format: "%.0f%%", 100 * result.rate / (peak.measuredGFLOPSPerCore * Double(result.threads))) : "-"
+            let gemmShare = result.unit == "GFLOP/s" ? String(format: "%.0f%%", 100 * result.rate / bestGemm) : "-"
+            Console.out(String(format: "| %@ | %@ | %d | %.3f (%.3f-%.3f) | %.1f %@ | %@ | %@ | %.2f |\n", result.kernel, result.shape,
+                               result.threads, m.median, m.minimum, m.maximum, result.rate, result.unit, peakShare, gemmShare,
+                               result.foreignLoadCores))
+        }
+        if let json {
+            struct Report: Codable { var machine: MachineInfo; var peak: PeakReport; var kernels: [KernelResult] }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try encoder.encode(Report(machine: machine, peak: peak, kernels: results)), to: json)
         }
     }
 }

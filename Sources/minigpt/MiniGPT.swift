@@ -10,6 +10,7 @@ struct MiniGPT: ParsableCommand {
             GenerateCommand.self,
             ChatCommand.self,
             EvalCommand.self,
+            TokenizerCommand.self,
             EstimateCommand.self,
             BenchCommand.self,
         ]

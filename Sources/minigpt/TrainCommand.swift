@@ -90,6 +90,9 @@ struct TrainCommand: ParsableCommand {
                        + "vocab \(model.vocabularySize): \(formatCount(trainer.model.parameterCount)) parameters")
         Console.status("data: \(formatCount(trainer.data.train.count)) training tokens, \(formatCount(trainer.data.validation.count)) validation tokens; "
                        + "\(trainer.tokensPerStep) tokens/step, \(ComputeThreads.count) threads")
+        trainer.peakFLOPS = MachinePeak.measureFLOPS(threads: ComputeThreads.count)
+        Console.status(String(format: "measured FP32 peak of %d threads: %.0f GFLOP/s (MFU is quoted against it)",
+                              ComputeThreads.count, trainer.peakFLOPS! / 1e9))
         let started = Date()
         let progressEvery = max(1, trainer.config.steps / 40)
         try trainer.run { report in
@@ -118,8 +121,9 @@ struct TrainCommand: ParsableCommand {
 
     private func progressLine(_ report: StepReport) -> String {
         let validation = report.validationLoss.map { String(format: " | val %.4f", $0) } ?? ""
-        return String(format: "step %d/%d | loss %.4f%@ | lr %.2e | %.0f tok/s | %.1f ms/step | ETA %@",
+        let mfu = report.mfu.map { String(format: " | MFU %.0f%%", $0 * 100) } ?? ""
+        return String(format: "step %d/%d | loss %.4f%@ | lr %.2e | %.0f tok/s%@ | %.1f ms/step | ETA %@",
                       report.step, report.totalSteps, report.trainLoss, validation, report.learningRate,
-                      report.tokensPerSecond, report.millisecondsPerStep, formatDuration(report.etaSeconds))
+                      report.tokensPerSecond, mfu, report.millisecondsPerStep, formatDuration(report.etaSeconds))
     }
 }

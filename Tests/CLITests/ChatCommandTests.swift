@@ -45,4 +45,39 @@ final class ChatCommandTests: XCTestCase {
         // ids 0 and 1 are the two smallest characters of the corpus: " " and ","
         XCTAssertFalse(banned.stdout.dropFirst(2).contains(" ") || banned.stdout.dropFirst(2).contains(","), banned.stdout)
     }
+
+    /// A tiny model whose BPE tokenizer has the chat tokens: two turns piped in give two replies on stdout;
+    /// /reset replays the first reply; a message too long for the context is one error line, the chat goes on,
+    /// and the exit status is non-zero.
+    func testChatFromAPipe() throws {
+        let directory = TemporaryDirectory()
+        let corpus = directory.write(String(repeating: "hello there, how are you? fine, thanks. ", count: 40), to: "corpus.txt")
+        let tokenizer = directory.file("tokenizer.json")
+        var arguments = ["tokenizer", "train", "--input", corpus, "--vocab-size", "290", "--out", tokenizer]
+        for name in ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"] { arguments += ["--special", name] }
+        let made = try runMinigpt(arguments)
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let run = directory.file("run")
+        let trained = try runMinigpt(["train", "--corpus", corpus, "--tokenizer", tokenizer, "--layers", "1", "--heads", "2",
+                                      "--width", "16", "--context", "32", "--batch", "2", "--steps", "2", "--eval-every", "2",
+                                      "--eval-batches", "1", "--out", run])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let chat = ["chat", "--model", run, "--system", "be kind", "--max-new-tokens", "6", "--seed", "5", "--logit-bias", "10=-inf"]
+
+        let twoTurns = try runMinigpt(chat, input: "hello\nhow are you?\n")
+        XCTAssertEqual(twoTurns.status, 0, twoTurns.stderr)
+        XCTAssertEqual(try runMinigpt(chat, input: "hello\nhow are you?\n").stdout, twoTurns.stdout, "the same seed replays the chat")
+        let reset = try runMinigpt(chat, input: "hello\n/reset\nhello\n/quit\nignored after quit\n")
+        XCTAssertEqual(reset.status, 0, reset.stderr)
+        let half = reset.stdout.count / 2
+        XCTAssertEqual(String(reset.stdout.prefix(half)), String(reset.stdout.suffix(reset.stdout.count - half)), reset.stdout)
+        XCTAssertTrue(twoTurns.stdout.hasPrefix(String(reset.stdout.prefix(half))), "the first reply does not depend on what follows")
+
+        let tooLong = try runMinigpt(chat, input: "hello\n" + String(repeating: "zq", count: 40) + "\nfine\n")
+        XCTAssertNotEqual(tooLong.status, 0)
+        XCTAssertEqual(tooLong.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }.count, 1, tooLong.stderr)
+        XCTAssertTrue(tooLong.stderr.contains("too long"), tooLong.stderr)
+        XCTAssertTrue(tooLong.stdout.hasPrefix(String(reset.stdout.prefix(half))), tooLong.stdout)
+        XCTAssertGreaterThan(tooLong.stdout.count, half, "the turn after the error is answered")
+    }
 }

@@ -1,0 +1,255 @@
+import ArgumentParser
+import Core
+import Foundation
+import Tokenizers
+
+extension PreSplitPattern: ExpressibleByArgument {}
+
+/// `minigpt tokenizer ...`: train, inspect and apply tokenizers, and turn corpora into token files.
+struct TokenizerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenizer",
+        abstract: "Train, apply and convert byte-level BPE tokenizers.",
+        subcommands: [TokenizerTrain.self, TokenizerEncode.self, TokenizerDecode.self, TokenizerStats.self,
+                      TokenizerPrepare.self, TokenizerExport.self, TokenizerImport.self, TokenizerBench.self]
+    )
+}
+
+/// A failure found while a tokenizer command runs (ArgumentParser prints it as `Error: ...` without the
+/// usage text it adds for `ValidationError`, which is for bad flags).
+struct TokenizerCommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Loads a tokenizer given on the command line: a MiniGPT tokenizer file (char or BPE), or a directory
+/// holding GPT-2's `encoder.json` and `vocab.bpe`.
+func loadTokenizer(_ path: String) throws -> any Tokenizer {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        return try BPETokenizer.loadGPT2(directory: path)
+    }
+    return try TokenizerFile.load(path)
+}
+
+func readInputs(_ paths: [String]) throws -> [[UInt8]] {
+    guard !paths.isEmpty else { throw ValidationError("give at least one --input file") }
+    return try paths.map { [UInt8](try AtomicFile.read($0)) }
+}
+
+/// Encodes raw bytes with any tokenizer: BPE takes any bytes; others need valid UTF-8.
+func encodeBytes(_ tokenizer: any Tokenizer, _ bytes: [UInt8], allowSpecial: Bool = false) throws -> [Int] {
+    if let bpe = tokenizer as? BPETokenizer {
+        if allowSpecial {
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw TokenizerError.invalidArgument("--allow-special needs input that is valid UTF-8")
+            }
+            return try bpe.encode(text, allowedSpecial: Set(bpe.specialTokens.keys))
+        }
+        return bpe.encode(bytes: bytes)
+    }
+    guard let text = String(validating: bytes, as: UTF8.self) else {
+        throw TokenizerError.invalidArgument("this tokenizer needs input that is valid UTF-8")
+    }
+    return try tokenizer.encode(text)
+}
+
+func writeStandardOutput(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+struct TokenizerTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Learn a byte-level BPE vocabulary from text files.")
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Training text files (UTF-8 or any bytes).")
+    var input: [String] = []
+    @Option(name: .long, help: "Total vocabulary size: 256 bytes + merges + special tokens.")
+    var vocabSize: Int
+    @Option(name: .long, help: "Pre-split pattern: gpt2 or gpt4.")
+    var pattern: PreSplitPattern = .gpt4
+    @Option(name: .long, help: "Extra special token (repeatable); <|endoftext|> is always added.")
+    var special: [String] = []
+    @Option(name: .long, help: "Where to write the tokenizer file.")
+    var out: String
+
+    func validate() throws {
+        guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+    }
+
+    func run() throws {
+        let corpus = try readInputs(input)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try BPETrainer.train(corpus: corpus, vocabularySize: vocabSize, pattern: pattern, specialTokens: special)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        try TokenizerFile.save(result.tokenizer, to: out)
+        let bytes = corpus.reduce(0) { $0 + $1.count }
+        print("trained \(result.tokenizer.vocabularySize) tokens (\(result.mergeCount) merges, \(result.tokenizer.specialTokens.count) special) "
+              + "on \(bytes) bytes, \(result.distinctChunks) distinct chunks, in \(String(format: "%.2f", seconds)) s -> \(out)")
+        if result.stoppedEarly {
+            print("note: the text ran out of pairs to merge before reaching --vocab-size \(vocabSize)")
+        }
+    }
+}
+
+struct TokenizerEncode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode", abstract: "Read text on stdin, print its token ids on one line.")
+
+    @Option(name: .long, help: "Tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
+    var tokenizer: String
+    @Flag(name: .long, help: "Turn special-token text (e.g. <|endoftext|>) in the input into special ids. Off by default.")
+    var allowSpecial = false
+
+    func run() throws {
+        let tokenizer = try loadTokenizer(tokenizer)
+        let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        let ids = try encodeBytes(tokenizer, input, allowSpecial: allowSpecial)
+        writeStandardOutput(ids.map(String.init).joined(separator: " ") + "\n")
+    }
+}
+
+struct TokenizerDecode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode", abstract: "Read token ids (separated by spaces or newlines) on stdin, write the bytes they stand for.")
+
+    @Option(name: .long, help: "Tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
+    var tokenizer: String
+
+    func run() throws {
+        let tokenizer = try loadTokenizer(tokenizer)
+        let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        var ids: [Int] = []
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "," }) {
+            guard let id = Int(word) else { throw TokenizerCommandError("\(String(word.prefix(40)).debugDescription) is not a token id") }
+            ids.append(id)
+        }
+        FileHandle.standardOutput.write(Data(try tokenizer.decodeBytes(ids)))
+    }
+}
+
+struct TokenizerStats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Count tokens, bytes per token and the most frequent tokens of text files.")
+
+    @Option(name: .long, help: "Tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
+    var tokenizer: String
+    @Option(name: .long, parsing: .upToNextOption, help: "Text files.")
+    var input: [String] = []
+    @Option(name: .long, help: "How many of the most frequent tokens to list.")
+    var top = 20
+
+    func validate() throws {
+        guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+        guard top >= 0 else { throw ValidationError("--top must not be negative") }
+    }
+
+    func run() throws {
+        let tokenizer = try loadTokenizer(tokenizer)
+        var counts = [Int](repeating: 0, count: tokenizer.vocabularySize)
+        var totalTokens = 0, totalBytes = 0
+        for (path, bytes) in zip(input, try readInputs(input)) {
+            guard !bytes.isEmpty else { throw TokenizerError.emptyInput(path) }
+            let ids = try encodeBytes(tokenizer, bytes)
+            for id in ids { counts[id] += 1 }
+            totalTokens += ids.count
+            totalBytes += bytes.count
+            print("\(path): \(bytes.count) bytes, \(ids.count) tokens, \(String(format: "%.3f", Double(bytes.count) / Double(ids.count))) bytes/token")
+        }
+        if input.count > 1 {
+            print("total: \(totalBytes) bytes, \(totalTokens) tokens, \(String(format: "%.3f", Double(totalBytes) / Double(totalTokens))) bytes/token")
+        }
+        let used = counts.filter { $0 > 0 }.count
+        print("distinct tokens used: \(used) of \(tokenizer.vocabularySize)")
+        let ranked = counts.enumerated().filter { $0.element > 0 }
+            .sorted { $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset }.prefix(top)
+        if !ranked.isEmpty { print("most frequent tokens (id, count, share, text):") }
+        for (id, count) in ranked {
+            let text = String(decoding: try tokenizer.decodeBytes([id]), as: UTF8.self)
+            print(String(format: "%7d %9d %6.2f%%  ", id, count, 100 * Double(count) / Double(totalTokens)) + text.debugDescription)
+        }
+    }
+}
+
+struct TokenizerPrepare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Tokenize a corpus into a binary token file that training reads without tokenizing again.",
+        discussion: "Files are encoded as ordinary text (special-token text is not recognised); with several --input files, <|endoftext|> separates them when the tokenizer has it.")
+
+    @Option(name: .long, help: "Tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
+    var tokenizer: String
+    @Option(name: .long, parsing: .upToNextOption, help: "Text files.")
+    var input: [String] = []
+    @Option(name: .long, help: "Output token file (e.g. corpus.bin).")
+    var out: String
+
+    func validate() throws {
+        guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+    }
+
+    func run() throws {
+        let tokenizer = try loadTokenizer(tokenizer)
+        var ids: [Int] = []
+        var bytes = 0
+        for (index, (path, data)) in zip(input, try readInputs(input)).enumerated() {
+            guard !data.isEmpty else { throw TokenizerError.emptyInput(path) }
+            if index > 0, let separator = tokenizer.endOfTextID { ids.append(separator) }
+            ids += try encodeBytes(tokenizer, data)
+            bytes += data.count
+        }
+        try TokenFile.write(ids: ids, vocabularySize: tokenizer.vocabularySize, to: out)
+        let width = TokenFile.elementWidth(vocabularySize: tokenizer.vocabularySize)
+        print("wrote \(ids.count) tokens (uint\(width * 8), vocabulary \(tokenizer.vocabularySize)) from \(bytes) bytes to \(out)")
+    }
+}
+
+struct TokenizerExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write a BPE tokenizer's ranks as a .tiktoken file (special tokens and pattern are not part of that format).")
+
+    @Option(name: .long, help: "BPE tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
+    var tokenizer: String
+    @Option(name: .long, help: "Output .tiktoken file.")
+    var out: String
+
+    func run() throws {
+        guard let bpe = try loadTokenizer(tokenizer) as? BPETokenizer else {
+            throw TokenizerCommandError("\(tokenizer) is not a BPE tokenizer; only BPE vocabularies have a .tiktoken form")
+        }
+        try bpe.saveTiktoken(to: out)
+        print("wrote \(bpe.tokens.count) ranks to \(out) (pattern \(bpe.pattern.rawValue), special tokens \(bpe.specialTokens.sorted { $0.value < $1.value }.map(\.key)))")
+    }
+}
+
+struct TokenizerImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Convert a .tiktoken rank file or GPT-2's encoder.json + vocab.bpe into a MiniGPT tokenizer file.")
+
+    @Option(name: .long, help: "A .tiktoken rank file.")
+    var tiktoken: String?
+    @Option(name: .long, help: "A directory with GPT-2's encoder.json and vocab.bpe.")
+    var gpt2: String?
+    @Option(name: .long, help: "Pre-split pattern for a .tiktoken file: gpt2 or gpt4.")
+    var pattern: PreSplitPattern = .gpt2
+    @Option(name: .long, help: "Special tokens for a .tiktoken file, numbered after the ranks in this order (default <|endoftext|>).")
+    var special: [String] = []
+    @Option(name: .long, help: "Where to write the MiniGPT tokenizer file.")
+    var out: String
+
+    func validate() throws {
+        guard (tiktoken == nil) != (gpt2 == nil) else { throw ValidationError("give exactly one of --tiktoken FILE or --gpt2 DIR") }
+    }
+
+    func run() throws {
+        let tokenizer: BPETokenizer
+        if let tiktoken {
+            tokenizer = try BPETokenizer.loadTiktoken(tiktoken, pattern: pattern,
+                                                      specialTokens: special.isEmpty ? [BPETokenizer.endOfText] : special)
+        } else {
+            tokenizer = try BPETokenizer.loadGPT2(directory: gpt2!)
+        }
+        try TokenizerFile.save(tokenizer, to: out)
+        print("wrote \(tokenizer.vocabularySize) tokens (pattern \(tokenizer.pattern.rawValue)) to \(out)")
+    }
+}
