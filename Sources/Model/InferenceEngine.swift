@@ -154,16 +154,11 @@ public final class InferenceEngine {
         let scale = 1 / Float(hs).squareRoot()
         let scores = s.scores.pointer
         let y = s.attOut.pointer + row * c
-        y.update(repeating: 0, count: c)
         for head in 0..<h {
-            let q = qkv + head * hs
-            for t in 0..<length { scores[t] = scale * VectorMath.dot(q, keys + t * c + head * hs, hs) }
+            // scores (length) = scale * K_h (length, hs) @ q_h;  y_h (hs) = V_h^T (hs, length) @ softmax(scores)
+            Gemv.blas(rows: length, columns: hs, alpha: scale, a: keys + head * hs, lda: c, x: qkv + head * hs, beta: 0, y: scores)
             Softmax.inPlace(scores, count: length)
-            let out = y + head * hs
-            for t in 0..<length {
-                let weight = scores[t], v = values + t * c + head * hs
-                for i in 0..<hs { out[i] += weight * v[i] }
-            }
+            Gemv.blas(transpose: true, rows: length, columns: hs, a: values + head * hs, lda: c, x: scores, beta: 0, y: y + head * hs)
         }
     }
 
