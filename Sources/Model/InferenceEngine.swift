@@ -16,10 +16,25 @@ import Core
 /// any number of caches of its model, one call at a time (it is not thread-safe).
 public final class InferenceEngine {
     public let model: GPT
+    /// The weights decoding steps multiply by (prefill always uses the fp32 weights through sgemm).
+    public let decodeWeights: DecodeWeights
+    private let quantized: QuantizedWeights?
     private var scratch: Scratch
 
     public init(model: GPT) {
         self.model = model
+        decodeWeights = .float32
+        quantized = nil
+        scratch = Scratch(config: model.config, rows: 1)
+    }
+
+    /// With `.int8`, decoding multiplies by int8 copies of the weight matrices and the LM head (one scale per
+    /// row, `QuantizedMatrix`): a quarter of the bytes to stream per token, at the price of logits that differ
+    /// from fp32 by the quantization error. Needs a width that is a multiple of 64.
+    public init(model: GPT, decodeWeights: DecodeWeights) throws {
+        self.model = model
+        self.decodeWeights = decodeWeights
+        quantized = decodeWeights == .int8 ? try QuantizedWeights(model: model) : nil
         scratch = Scratch(config: model.config, rows: 1)
     }
 
@@ -46,7 +61,7 @@ public final class InferenceEngine {
             self.chunkAttention(cache: cache, layer: layer, start: start, rows: t, scratch: s)
         }
         cache.count += t
-        finalLogits(rows: [t - 1], scratch: s)
+        finalLogits(rows: [t - 1], scratch: s, chunk: true)
         return UnsafeBufferPointer(start: s.logits.pointer, count: config.vocabularySize)
     }
 
@@ -71,7 +86,7 @@ public final class InferenceEngine {
             for row in 0..<n { self.rowAttention(cache: caches[row], layer: layer, row: row, scratch: s) }
         }
         for cache in caches { cache.count += 1 }
-        finalLogits(rows: Array(0..<n), scratch: s)
+        finalLogits(rows: Array(0..<n), scratch: s, chunk: false)
         let v = config.vocabularySize
         return (0..<n).map { UnsafeBufferPointer(start: s.logits.pointer + $0 * v, count: v) }
     }
@@ -85,21 +100,22 @@ public final class InferenceEngine {
         let c = config.width
         let p = model.parameters.pointer
         for (layer, block) in model.layout.blocks.enumerated() {
+            let q = chunk ? nil : quantized?.blocks[layer]
             LayerNorm.forward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, inp: s.x.pointer,
                               weight: p + block.ln1Weight, bias: p + block.ln1Bias, rows: n, width: c)
             linear(out: s.qkv.pointer, inp: s.ln.pointer, weight: p + block.qkvWeight, bias: p + block.qkvBias,
-                   rows: n, inputs: c, outputs: 3 * c, chunk: chunk)
+                   rows: n, inputs: c, outputs: 3 * c, chunk: chunk, quantized: q?.qkv)
             attention(layer)
             linear(out: s.projected.pointer, inp: s.attOut.pointer, weight: p + block.projWeight, bias: p + block.projBias,
-                   rows: n, inputs: c, outputs: c, chunk: chunk)
+                   rows: n, inputs: c, outputs: c, chunk: chunk, quantized: q?.proj)
             VectorMath.add(s.projected.pointer, into: s.x.pointer, n * c)
             LayerNorm.forward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, inp: s.x.pointer,
                               weight: p + block.ln2Weight, bias: p + block.ln2Bias, rows: n, width: c)
             linear(out: s.fc.pointer, inp: s.ln.pointer, weight: p + block.fcWeight, bias: p + block.fcBias,
-                   rows: n, inputs: c, outputs: 4 * c, chunk: chunk)
+                   rows: n, inputs: c, outputs: 4 * c, chunk: chunk, quantized: q?.fc)
             GELU.forward(out: s.gelu.pointer, inp: s.fc.pointer, count: n * 4 * c)
             linear(out: s.projected.pointer, inp: s.gelu.pointer, weight: p + block.fcProjWeight, bias: p + block.fcProjBias,
-                   rows: n, inputs: 4 * c, outputs: c, chunk: chunk)
+                   rows: n, inputs: 4 * c, outputs: c, chunk: chunk, quantized: q?.fcProj)
             VectorMath.add(s.projected.pointer, into: s.x.pointer, n * c)
         }
     }
@@ -114,23 +130,32 @@ public final class InferenceEngine {
     }
 
     /// Final LayerNorm of the listed rows of x, then logits row j (V) = lnf(x[rows[j]]) @ wte^T (tied head).
-    private func finalLogits(rows: [Int], scratch s: Scratch) {
+    private func finalLogits(rows: [Int], scratch s: Scratch, chunk: Bool) {
         let c = config.width, v = config.vocabularySize
         let p = model.parameters.pointer
         for (j, row) in rows.enumerated() {
             LayerNorm.forward(out: s.ln.pointer, mean: s.mean.pointer, rstd: s.rstd.pointer, inp: s.x.pointer + row * c,
                               weight: p + model.layout.finalNormWeight, bias: p + model.layout.finalNormBias, rows: 1, width: c)
-            Gemv.blas(rows: v, columns: c, a: p + model.layout.tokenEmbedding, lda: c, x: s.ln.pointer, beta: 0,
-                      y: s.logits.pointer + j * v)
+            if !chunk, let head = quantized?.head {
+                head.multiply(s.ln.pointer, bias: nil, into: s.logits.pointer + j * v)
+            } else {
+                Gemv.blas(rows: v, columns: c, a: p + model.layout.tokenEmbedding, lda: c, x: s.ln.pointer, beta: 0,
+                          y: s.logits.pointer + j * v)
+            }
         }
     }
 
     /// out (N, OC) = inp (N, C) @ weight^T + bias. A chunk of one sequence (N > 1 in `extend`) is one sgemm;
     /// decoding rows are independent sgemv calls, so a row's result never depends on what else is in the batch.
     private func linear(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>, rows n: Int, inputs c: Int, outputs oc: Int, chunk: Bool) {
+                        bias: UnsafePointer<Float>, rows n: Int, inputs c: Int, outputs oc: Int, chunk: Bool,
+                        quantized: QuantizedMatrix?) {
         if n > 1 && chunk {
             Linear.forward(out: out, inp: inp, weight: weight, bias: bias, rows: n, inputs: c, outputs: oc)
+            return
+        }
+        if let quantized {
+            for row in 0..<n { quantized.multiply(inp + row * c, bias: bias, into: out + row * oc) }
             return
         }
         for row in 0..<n {
@@ -246,4 +271,33 @@ public final class InferenceEngine {
             logits = FloatBuffer(count: n * config.vocabularySize)
         }
     }
+
+    /// int8 copies of every weight matrix decoding multiplies by.
+    final class QuantizedWeights {
+        struct Block { let qkv, proj, fc, fcProj: QuantizedMatrix }
+        let blocks: [Block]
+        let head: QuantizedMatrix  // wte (V, C), the tied LM head
+
+        init(model: GPT) throws {
+            let c = model.config.width
+            let p = model.parameters.pointer
+            do {
+                blocks = try model.layout.blocks.map { b in
+                    Block(qkv: try QuantizedMatrix(weights: p + b.qkvWeight, rows: 3 * c, columns: c),
+                          proj: try QuantizedMatrix(weights: p + b.projWeight, rows: c, columns: c),
+                          fc: try QuantizedMatrix(weights: p + b.fcWeight, rows: 4 * c, columns: c),
+                          fcProj: try QuantizedMatrix(weights: p + b.fcProjWeight, rows: c, columns: 4 * c))
+                }
+                head = try QuantizedMatrix(weights: p + model.layout.tokenEmbedding, rows: model.config.vocabularySize, columns: c)
+            } catch {
+                throw ModelError.badInput("int8 decoding needs a model width that is a multiple of 64, this model's is \(c)")
+            }
+        }
+    }
+}
+
+/// The precision of the weights used for decoding steps.
+public enum DecodeWeights: String, Codable, Sendable, CaseIterable {
+    case float32
+    case int8
 }

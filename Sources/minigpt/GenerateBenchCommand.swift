@@ -2,6 +2,7 @@ import ArgumentParser
 import Benchmarking
 import Core
 import Foundation
+import Model
 
 struct GenerateBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +17,7 @@ struct GenerateBenchCommand: ParsableCommand {
 
     @Option(help: "Comma-separated shapes: L, M.") var shapes = "L,M"
     @Option(help: "Comma-separated thread counts.") var threads = "1,2"
+    @Option(help: "Comma-separated decode weight precisions: float32, int8.") var weights = "float32,int8"
     @Option(help: "Prompt tokens (prefill).") var promptTokens = 256
     @Option(help: "New tokens decoded one at a time.") var newTokens = 128
     @Option(help: "Untimed runs before timing.") var warmup = 1
@@ -30,6 +32,9 @@ struct GenerateBenchCommand: ParsableCommand {
         for name in shapes.split(separator: ",") where GenerationShape.presets[String(name)] == nil {
             throw ValidationError("unknown shape \(name); choose from L, M")
         }
+        for name in weights.split(separator: ",") where DecodeWeights(rawValue: String(name)) == nil {
+            throw ValidationError("unknown --weights \(name); choose from float32, int8")
+        }
         guard threads.split(separator: ",").allSatisfy({ Int($0).map { $0 >= 1 } ?? false }) else {
             throw ValidationError("--threads takes positive integers separated by commas, got \(threads)")
         }
@@ -39,19 +44,21 @@ struct GenerateBenchCommand: ParsableCommand {
         let machine = MachineInfo.current()
         Console.status("machine: \(machine.cpuModel), \(machine.cores) cores, OpenBLAS \(machine.blasCoreType) kernels")
         var results: [GenerationBenchmarkResult] = []
-        Console.out("| shape | threads | prefill tok/s (\(promptTokens) tokens) | TTFT ms | decode tok/s (\(newTokens) tokens) | peak RSS MB | foreign load (cores) |\n|---|---|---|---|---|---|---|\n")
+        Console.out("| shape | weights | threads | prefill tok/s (\(promptTokens) tokens) | TTFT ms | decode tok/s (\(newTokens) tokens) | peak RSS MB | foreign load (cores) |\n|---|---|---|---|---|---|---|---|\n")
         for name in shapes.split(separator: ",") {
+            for precision in weights.split(separator: ",").compactMap({ DecodeWeights(rawValue: String($0)) }) {
             for count in threads.split(separator: ",").compactMap({ Int($0) }) {
                 if waitForQuiet { ForeignLoad.waitForQuiet() }
                 let r = try GenerationBenchmark.run(shape: GenerationShape.presets[String(name)]!, threads: count,
-                                                    promptTokens: promptTokens, newTokens: newTokens, warmup: warmup, repeats: repeats)
+                                                    promptTokens: promptTokens, newTokens: newTokens, weights: precision, warmup: warmup, repeats: repeats)
                 results.append(r)
                 let ttft = r.timeToFirstTokenMilliseconds
-                Console.out(String(format: "| %@ | %d | %.0f (%.0f-%.0f) | %.1f (%.1f-%.1f) | %.0f (%.0f-%.0f) | %.0f | %.2f |\n",
-                                   r.shape, count, r.prefillTokensPerSecond, r.prefillTokensPerSecondRange[0], r.prefillTokensPerSecondRange[1],
+                Console.out(String(format: "| %@ | %@ | %d | %.0f (%.0f-%.0f) | %.1f (%.1f-%.1f) | %.0f (%.0f-%.0f) | %.0f | %.2f |\n",
+                                   r.shape, r.weights.rawValue, count, r.prefillTokensPerSecond, r.prefillTokensPerSecondRange[0], r.prefillTokensPerSecondRange[1],
                                    ttft.median, ttft.minimum, ttft.maximum,
                                    r.decodeTokensPerSecond, r.decodeTokensPerSecondRange[0], r.decodeTokensPerSecondRange[1],
                                    r.peakMemoryMB, r.foreignLoadCores))
+            }
             }
         }
         if let json {

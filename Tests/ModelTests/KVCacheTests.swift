@@ -125,4 +125,39 @@ final class KVCacheTests: XCTestCase {
         let wrongShape = KVCache(config: long)
         XCTAssertThrowsError(try engine.extend(wrongShape, with: [1]))
     }
+
+    /// int8 decoding: logits stay within the quantization error of fp32, and batching is still exact.
+    func testInt8DecodingIsCloseToFloat32AndBatchesExactly() throws {
+        let config = ModelConfig(vocabularySize: 50, contextLength: 16, layers: 2, heads: 2, width: 64)
+        let model = try makeRandomModel(config, scale: 0.1)
+        let engine = try InferenceEngine(model: model, decodeWeights: .int8)
+        let exact = try InferenceSession(model: model)
+        let quantized = try InferenceSession(engine: engine)
+        let prompt = [3, 1, 4, 1, 5]
+        try exact.append(prompt)
+        try quantized.append(prompt)
+        var worst: Float = 0, largest: Float = 0
+        for step in 0..<20 {
+            let token = (step * 7) % 50
+            try exact.append([token])
+            try quantized.append([token])
+            worst = max(worst, zip(exact.logits, quantized.logits).map { abs($0 - $1) }.max()!)
+            largest = max(largest, exact.logits.map(abs).max()!)
+        }
+        XCTAssertLessThan(worst, 0.03 * largest, "int8 error \(worst) against logits up to \(largest)")
+        XCTAssertGreaterThan(worst, 0, "the int8 path was used")
+
+        let other = try InferenceSession(engine: engine)
+        try other.append([9, 9])
+        let alone = try InferenceSession(engine: engine)
+        try alone.append(prompt)
+        for step in 0..<20 { try alone.append([(step * 7) % 50]) }
+        let batched = try InferenceSession(engine: engine)
+        try batched.append(prompt)
+        for step in 0..<20 { try InferenceSession.appendBatch([other, batched], tokens: [step % 50, (step * 7) % 50]) }
+        XCTAssertEqual(Array(alone.logits), Array(batched.logits))
+        XCTAssertThrowsError(try InferenceEngine(model: try makeRandomModel(small), decodeWeights: .int8)) { error in
+            XCTAssertTrue("\(error)".contains("multiple of 64"), "\(error)")
+        }
+    }
 }
