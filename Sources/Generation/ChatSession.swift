@@ -30,8 +30,10 @@ public final class ChatSession {
     private let session: InferenceSession
     private var replies = 0
 
+    /// `engine` defaults to an fp32 `InferenceEngine` over `model` (pass one made with `decodeWeights: .int8`
+    /// for faster replies).
     public init(model: GPT, tokenizer: any Tokenizer, system: String? = nil, sampling: SamplingConfig,
-                maxNewTokens: Int) throws {
+                maxNewTokens: Int, engine: InferenceEngine? = nil) throws {
         template = try ChatTemplate(tokenizer: tokenizer)
         guard tokenizer.vocabularySize == model.config.vocabularySize else {
             throw GenerationError.invalidRequest("the tokenizer has \(tokenizer.vocabularySize) tokens but the model \(model.config.vocabularySize)")
@@ -43,7 +45,8 @@ public final class ChatSession {
         self.system = system
         self.sampling = sampling
         self.maxNewTokens = maxNewTokens
-        generator = BatchGenerator(model: model)
+        if let engine, engine.model !== model { throw GenerationError.invalidRequest("the engine runs a different model") }
+        generator = BatchGenerator(engine: engine ?? InferenceEngine(model: model))
         session = try InferenceSession(engine: generator.engine)
     }
 

@@ -149,6 +149,10 @@ public struct TextGenerator {
         generator = BatchGenerator(model: model, keepOnOverflow: keepOnOverflow)
     }
 
+    public init(engine: InferenceEngine, keepOnOverflow: Int? = nil) {
+        generator = BatchGenerator(engine: engine, keepOnOverflow: keepOnOverflow)
+    }
+
     /// Generates after `prompt`; `onText` receives the new text as it is produced, whole characters only.
     @discardableResult
     public func generate(prompt: [Int], sampling: SamplingConfig, stop: StopCondition, tokenizer: any Tokenizer,

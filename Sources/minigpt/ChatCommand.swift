@@ -22,6 +22,7 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "System prompt, kept at the start of the conversation.") var system: String?
     @Option(help: "Most tokens per reply.") var maxNewTokens = 256
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var decode: DecodeOptions
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -33,7 +34,8 @@ struct ChatCommand: ParsableCommand {
         try threadOptions.apply()
         let (gpt, tokenizer) = try ModelDirectory.load(model)
         let config = try sampling.samplingConfig(vocabularySize: tokenizer.vocabularySize)
-        let chat = try ChatSession(model: gpt, tokenizer: tokenizer, system: system, sampling: config, maxNewTokens: maxNewTokens)
+        let chat = try ChatSession(model: gpt, tokenizer: tokenizer, system: system, sampling: config, maxNewTokens: maxNewTokens,
+                                   engine: try decode.engine(for: gpt))
         let interactive = isatty(fileno(stdin)) != 0
         if interactive { Console.status("chatting with \(model) (/reset forgets the conversation, /quit ends)") }
         var failed = false

@@ -21,6 +21,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Most tokens to generate.") var maxNewTokens = 500
     @Option(help: "Stop when this text appears (not printed); repeatable.") var stop: [String] = []
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var decode: DecodeOptions
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -31,6 +32,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         let (gpt, tokenizer) = try ModelDirectory.load(model)
+        let engine = try decode.engine(for: gpt)
         let config = try sampling.samplingConfig(vocabularySize: tokenizer.vocabularySize)
         let condition = StopCondition(maxNewTokens: maxNewTokens, stopStrings: stop, endOfTextID: tokenizer.endOfTextID)
         let promptIDs = try tokenizer.encode(prompt)
@@ -39,7 +41,7 @@ struct GenerateCommand: ParsableCommand {
             throw GenerationError.invalidRequest("the prompt is \(promptIDs.count) tokens, longer than the model's context of \(gpt.config.contextLength)")
         }
         Console.out(prompt)
-        try TextGenerator(model: gpt).generate(prompt: promptIDs, sampling: config, stop: condition, tokenizer: tokenizer) {
+        try TextGenerator(engine: engine).generate(prompt: promptIDs, sampling: config, stop: condition, tokenizer: tokenizer) {
             Console.out($0)
         }
         Console.out("\n")

@@ -32,6 +32,8 @@ final class ChatCommandTests: XCTestCase {
         try assertCleanFailure(["chat", "--model", run, "--system", ""], mentions: "--system")
         try assertCleanFailure(["chat", "--model", directory.file("nope")], mentions: "no such directory")
         try assertCleanFailure(["generate", "--model", run, "--stop", ""], mentions: "--stop")
+        try assertCleanFailure(["generate", "--model", run, "--weights", "int8"], mentions: "multiple of 64")
+        try assertCleanFailure(["chat", "--model", run, "--weights", "fp8"], mentions: "--weights")
         try assertCleanFailure(["generate", "--model", run, "--logit-bias", "3"], mentions: "ID=VALUE")
         try assertCleanFailure(["generate", "--model", run, "--logit-bias", "999=1"], mentions: "logit bias names token 999")
 
