@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Foundation
+import Model
 
 /// `--threads`, shared by every command that computes.
 struct ThreadOptions: ParsableArguments {
@@ -27,6 +28,11 @@ enum Console {
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
     }
 
+    /// A prompt on stderr without a newline (interactive chat).
+    static func prompt(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
     static func out(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
@@ -43,3 +49,13 @@ func formatDuration(_ seconds: Double) -> String {
 func formatCount(_ value: Int) -> String {
     value >= 1_000_000 ? String(format: "%.2fM", Double(value) / 1e6) : value >= 1000 ? String(format: "%.1fK", Double(value) / 1e3) : "\(value)"
 }
+
+/// `--weights`, shared by `generate` and `chat`.
+struct DecodeOptions: ParsableArguments {
+    @Option(help: "Weights for decoding steps: float32, or int8 (a quarter of the memory traffic, ~3x faster decoding on small models, logits within the int8 rounding error; needs a width that is a multiple of 64).")
+    var weights: DecodeWeights = .float32
+
+    func engine(for model: GPT) throws -> InferenceEngine { try InferenceEngine(model: model, decodeWeights: weights) }
+}
+
+extension DecodeWeights: ExpressibleByArgument {}
