@@ -107,11 +107,28 @@ public struct SamplingConfig: Codable, Equatable, Sendable {
 public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidSamplingConfig(String)
     case invalidStopCondition(String)
+    /// A generation request or chat input that cannot be run (empty or too long prompt, mismatched sizes).
+    case invalidRequest(String)
+    /// The model cannot chat (e.g. its tokenizer lacks the chat template's special tokens).
+    case chatUnsupported(String)
 
     public var description: String {
         switch self {
         case .invalidSamplingConfig(let message): return "invalid sampling setting: \(message)"
         case .invalidStopCondition(let message): return "invalid stop condition: \(message)"
+        case .invalidRequest(let message): return message
+        case .chatUnsupported(let message): return message
+        }
+    }
+
+    /// The same error with `prefix` (e.g. "request 2: ") in front of its message.
+    func prefixed(_ prefix: String) -> GenerationError {
+        guard !prefix.isEmpty else { return self }
+        switch self {
+        case .invalidSamplingConfig(let message): return .invalidSamplingConfig(prefix + message)
+        case .invalidStopCondition(let message): return .invalidStopCondition(prefix + message)
+        case .invalidRequest(let message): return .invalidRequest(prefix + message)
+        case .chatUnsupported(let message): return .chatUnsupported(prefix + message)
         }
     }
 }

@@ -27,6 +27,11 @@ enum Console {
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
     }
 
+    /// A prompt on stderr without a newline (interactive chat).
+    static func prompt(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
     static func out(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
     }

@@ -9,8 +9,10 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate text from a model directory, streaming it to stdout.",
         discussion: """
-        The prompt is echoed, then new text is printed as it is produced. A prompt longer than the model's \
-        context is an error; once prompt plus output fill the context, the window slides (the oldest tokens drop out).
+        The prompt is echoed, then new text is printed as it is produced (whole characters only). The prompt \
+        is processed in one pass and each new token reuses the cached keys and values. A prompt longer than \
+        the model's context is an error. When prompt plus output fill the context, the last half of the \
+        context is kept and re-processed, and generation continues (see docs/inference.md).
         """
     )
 
@@ -29,21 +31,17 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         let (gpt, tokenizer) = try ModelDirectory.load(model)
-        let config = sampling.samplingConfig
-        try config.validate(vocabularySize: tokenizer.vocabularySize)
-        var sampler = try Sampler(config: config)
-        var stopper = try StopChecker(StopCondition(maxNewTokens: maxNewTokens, stopStrings: stop, endOfTextID: tokenizer.endOfTextID))
+        let config = try sampling.samplingConfig(vocabularySize: tokenizer.vocabularySize)
+        let condition = StopCondition(maxNewTokens: maxNewTokens, stopStrings: stop, endOfTextID: tokenizer.endOfTextID)
         let promptIDs = try tokenizer.encode(prompt)
+        guard !promptIDs.isEmpty else { throw GenerationError.invalidRequest("--prompt is empty") }
+        guard promptIDs.count <= gpt.config.contextLength else {
+            throw GenerationError.invalidRequest("the prompt is \(promptIDs.count) tokens, longer than the model's context of \(gpt.config.contextLength)")
+        }
         Console.out(prompt)
-        let window = config.penaltyLastN
-        try TextGenerator(model: gpt).generate(
-            prompt: promptIDs, maxNewTokens: maxNewTokens,
-            pick: { logits, history in sampler.sample(logits: logits, recentTokens: history.suffix(window)) },
-            emit: { id in
-                let step = stopper.next(token: id, bytes: try tokenizer.decodeBytes([id]))
-                FileHandle.standardOutput.write(Data(step.emit))
-                return step.stop == nil
-            })
-        FileHandle.standardOutput.write(Data(stopper.flush() + [0x0A]))
+        try TextGenerator(model: gpt).generate(prompt: promptIDs, sampling: config, stop: condition, tokenizer: tokenizer) {
+            Console.out($0)
+        }
+        Console.out("\n")
     }
 }

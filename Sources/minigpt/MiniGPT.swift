@@ -9,6 +9,7 @@ struct MiniGPT: ParsableCommand {
         subcommands: [
             TrainCommand.self,
             GenerateCommand.self,
+            ChatCommand.self,
             EvalCommand.self,
             TokenizerCommand.self,
             EstimateCommand.self,
