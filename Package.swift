@@ -26,15 +26,17 @@ let package = Package(
         .target(name: "Training", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
+        .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation"],
+                swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
             dependencies: [
-                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking",
+                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking", "Alignment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
         ),
-        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport", swiftSettings: nativeCPU),
+        .target(name: "TestSupport", dependencies: ["Core", "Model"], path: "Tests/TestSupport", swiftSettings: nativeCPU),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: nativeCPU),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"],
@@ -47,6 +49,8 @@ let package = Package(
         .testTarget(name: "AccountingTests", dependencies: ["Accounting", "Model", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Generation", "Training", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
     ],
     swiftLanguageModes: [.v5]
