@@ -139,11 +139,9 @@ public struct InstructDataGenerator {
         switch kind {
         case "wrong": return (kind, wrongAnswer(for: task))
         case "rambling":
-            let openers = ["Let me think about this carefully.", "That is a good question, and there is a lot to say.",
-                           "Well, it depends on how you look at it."]
-            let closers = ["But I am not completely sure about it.", "Many people would answer differently.",
-                           "Anyway, that is what I think today."]
-            return (kind, "\(openers[generator.nextInt(below: openers.count)]) I believe it is \(task.answer). "
+            let openers = ["Let me think.", "Good question.", "Well, hmm."]
+            let closers = ["Not sure.", "Or maybe not.", "I think so."]
+            return (kind, "\(openers[generator.nextInt(below: openers.count)]) It is \(task.answer). "
                         + closers[generator.nextInt(below: closers.count)])
         case "format": return (kind, wrongFormat(for: task))
         case "refusal":
