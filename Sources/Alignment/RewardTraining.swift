@@ -9,7 +9,7 @@ public struct RewardConfig: Codable, Equatable, Sendable {
     /// Preference pairs per step (each step runs 2x this many sequences).
     public var batchSize = 16
     public var maxSteps = 600
-    public var learningRate: Float = 3e-4
+    public var learningRate: Float = 1e-4
     /// The head starts at zero and has few parameters; it learns faster than the backbone.
     public var headLearningRate: Float = 3e-3
     public var warmupSteps = 20

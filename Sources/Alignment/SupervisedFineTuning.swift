@@ -15,7 +15,7 @@ public struct SFTConfig: Codable, Equatable, Sendable {
     public var gradientClip: Float = 1.0
     public var evalEvery = 50
     /// Stop after this many evaluations without a new best validation loss; the best weights are kept.
-    public var patience = 4
+    public var patience = 5
     public var seed: UInt64 = 1337
 
     public init() {}

@@ -26,6 +26,9 @@ struct MiniGPT: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let code as ExitCode {
+            // A command that already printed its own error (e.g. chat after a failed turn) only sets the status.
+            Foundation.exit(code.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
