@@ -89,3 +89,59 @@ final class PPOMathTests: XCTestCase {
         XCTAssertNotEqual(policy.parameters.array, before)
     }
 }
+
+/// The value head and the combined PPO objective (clipped surrogate + c * clipped value loss) against central
+/// finite differences of an independent Double computation (ReferenceGPT), for every backbone tensor and the head.
+final class ValueHeadGradientTests: XCTestCase {
+    func testCombinedPolicyAndValueLossGradientMatchesFiniteDifferences() throws {
+        let config = ModelConfig(vocabularySize: 7, contextLength: 6, layers: 2, heads: 2, width: 8)
+        let layout = ParameterLayout(config: config)
+        var values = randomValues(layout.count, scale: 0.3, seed: 21)
+        for tensor in layout.tensors where tensor.name.hasSuffix("ln_1.weight") || tensor.name.hasSuffix("ln_2.weight") || tensor.name == "ln_f.weight" {
+            for i in 0..<tensor.count { values[tensor.offset + i] += 1 }
+        }
+        let model = try GPT(config: config, parameters: FloatBuffer(values))
+        let head = try ValueHead(width: 8, parameters: FloatBuffer(randomValues(9, scale: 0.5, seed: 22)))
+        let tokens: [Int32] = [1, 4, 2, 6, 3, 0], targets: [Int32] = [4, 2, 6, 3, 0, 5]
+        let mask = [false, false, true, true, true, false]
+        let rows = [2, 3, 4]
+        // Old log-probabilities and values near the current ones, so no term sits on a clip boundary.
+        let current = try PPOPolicyStep.logProbs(model: model, tokens: tokens, targets: targets, batch: 1, time: 6)
+        let oldLogProbs = [current[2] + 0.05, current[3] - 0.05, current[4] + 0.02]
+        let advantages = [0.7, -1.1, 0.4], returns = [0.3, -0.2, 0.9]
+        let oldValues = head.values(model: model, rows: rows).map { $0 + 0.01 }
+        let coefficient = 0.5
+        model.zeroGradients()
+        let result = try PPOPolicyStep.lossAndBackward(model: model, valueHead: head, tokens: tokens, targets: targets, mask: mask,
+                                                       batch: 1, time: 6, oldLogProbs: oldLogProbs, advantages: advantages,
+                                                       oldValues: oldValues, returns: returns, clip: 0.2, valueClip: 10,
+                                                       valueCoefficient: coefficient)
+        XCTAssertEqual(result.clipFraction, 0)
+
+        let reference = ReferenceGPT(config: config)
+        let p = layout.count, c = config.width, v = config.vocabularySize
+        func objective(_ x: [Double]) -> Double {
+            let parameters = Array(x[0..<p])
+            let hidden = reference.hiddenStates(parameters: parameters, tokens: tokens, batch: 1, time: 6)
+            let logProbs = rows.map { row -> Double in
+                let logits = (0..<v).map { j in (0..<c).map { hidden[row][$0] * parameters[layout.tokenEmbedding + j * c + $0] }.reduce(0, +) }
+                let top = logits.max()!
+                let normaliser = log(logits.map { exp($0 - top) }.reduce(0, +)) + top
+                return logits[Int(targets[row])] - normaliser
+            }
+            let valuesNow = rows.map { row in (0..<c).map { x[p + $0] * hidden[row][$0] }.reduce(x[p + c], +) }
+            return PPOMath.clippedPolicyLoss(logProbs: logProbs, oldLogProbs: oldLogProbs, advantages: advantages, clip: 0.2).loss
+                + coefficient * PPOMath.clippedValueLoss(values: valuesNow, oldValues: oldValues, returns: returns, clip: 10).loss
+        }
+        let x = (model.parameters.array + head.parameters.array).map(Double.init)
+        assertClose(result.policyLoss + coefficient * result.valueLoss, objective(x), absolute: 1e-5, relative: 1e-5)
+        let numeric = finiteDifferenceGradient(of: x, objective)
+        let analytic = (model.gradients.array + head.gradients.array).map(Double.init)
+        for tensor in layout.tensors {
+            let range = tensor.offset..<(tensor.offset + tensor.count)
+            assertClose(Array(analytic[range]), Array(numeric[range]), absolute: 3e-5, relative: 3e-3, tensor.name)
+        }
+        assertClose(Array(analytic[p...]), Array(numeric[p...]), absolute: 3e-5, relative: 3e-3, "value head")
+        XCTAssertGreaterThan(numeric[p...].map(abs).max()!, 1e-2)
+    }
+}
