@@ -68,9 +68,9 @@ struct SFTCommand: ParsableCommand {
                                 metadata: ["stage": "sft", "base": base, "best_step": "\(result.bestStep)"])
         try JSONL.write(result.curve, to: out + "/sft_metrics.jsonl")
         let report = SFTReport(config: sftConfig, result: result, base: baseGold, sft: sftGold)
-        let encoder2 = JSONEncoder()
-        encoder2.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder2.encode(report), to: out + "/sft_report.json")
+        let json = JSONEncoder()
+        json.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try json.encode(report), to: out + "/sft_report.json")
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); model in \(out)")
         Console.out(String(format: "best val loss %.4f at step %d (%@)\n", result.bestValidationLoss, result.bestStep,
                            result.stoppedAtPlateau ? "stopped at the plateau" : "step limit reached"))
