@@ -52,12 +52,15 @@ public struct PairwiseMetrics: Codable, Equatable, Sendable {
     public var margin: Double { meanChosen - meanRejected }
     /// Accuracy per failure kind of the rejected answer.
     public var accuracyByFailure: [String: Double]
+    /// Accuracy per task family.
+    public var accuracyByFamily: [String: Double]
 
     enum CodingKeys: String, CodingKey {
         case loss, accuracy
         case meanChosen = "mean_chosen"
         case meanRejected = "mean_rejected"
         case accuracyByFailure = "accuracy_by_failure"
+        case accuracyByFamily = "accuracy_by_family"
     }
 }
 
@@ -86,6 +89,7 @@ public final class RewardTrainer {
         var chosen: [Int32]
         var rejected: [Int32]
         var failure: String
+        var family: String
     }
 
     public let model: RewardModel
@@ -110,7 +114,7 @@ public final class RewardTrainer {
             for sequence in [chosen, rejected] {
                 try encoder.checkFits(sequence.count, contextLength: model.backbone.config.contextLength, what: "a preference-pair answer")
             }
-            return EncodedPair(chosen: chosen, rejected: rejected, failure: pair.failure)
+            return EncodedPair(chosen: chosen, rejected: rejected, failure: pair.failure, family: pair.family.rawValue)
         }
         self.model = model
         self.config = config
@@ -129,6 +133,7 @@ public final class RewardTrainer {
     static func evaluate(model: RewardModel, pairs: [EncodedPair], batchSize: Int, pad: Int32) throws -> PairwiseMetrics {
         var loss = 0.0, correct = 0, chosenSum = 0.0, rejectedSum = 0.0
         var byFailure: [String: (hits: Int, total: Int)] = [:]
+        var byFamily: [String: (hits: Int, total: Int)] = [:]
         for start in stride(from: 0, to: pairs.count, by: batchSize) {
             let chunk = pairs[start..<min(start + batchSize, pairs.count)]
             let result = try model.pairwiseLoss(chosen: chunk.map(\.chosen), rejected: chunk.map(\.rejected), pad: pad, backward: false)
@@ -140,11 +145,14 @@ public final class RewardTrainer {
                 rejectedSum += Double(r)
                 byFailure[pair.failure, default: (0, 0)].hits += hit ? 1 : 0
                 byFailure[pair.failure, default: (0, 0)].total += 1
+                byFamily[pair.family, default: (0, 0)].hits += hit ? 1 : 0
+                byFamily[pair.family, default: (0, 0)].total += 1
             }
         }
         let n = Double(pairs.count)
         return PairwiseMetrics(loss: loss / n, accuracy: Double(correct) / n, meanChosen: chosenSum / n, meanRejected: rejectedSum / n,
-                               accuracyByFailure: byFailure.mapValues { Double($0.hits) / Double($0.total) })
+                               accuracyByFailure: byFailure.mapValues { Double($0.hits) / Double($0.total) },
+                               accuracyByFamily: byFamily.mapValues { Double($0.hits) / Double($0.total) })
     }
 
     /// One optimizer step on a random batch of pairs; returns the training loss.

@@ -78,6 +78,9 @@ struct RewardTrainCommand: ParsableCommand {
         for failure in best.accuracyByFailure.keys.sorted() {
             Console.out(String(format: "  accuracy vs %-10@ %.3f\n", failure, best.accuracyByFailure[failure]!))
         }
+        for family in best.accuracyByFamily.keys.sorted() {
+            Console.out(String(format: "  accuracy on %-10@ %.3f\n", family, best.accuracyByFamily[family]!))
+        }
     }
 }
 
