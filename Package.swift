@@ -27,15 +27,17 @@ let package = Package(
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
         .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
+        .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation"],
+                swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
             dependencies: [
-                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking", "Interop",
+                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking", "Interop", "Alignment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
         ),
-        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport", swiftSettings: nativeCPU),
+        .target(name: "TestSupport", dependencies: ["Core", "Model"], path: "Tests/TestSupport", swiftSettings: nativeCPU),
         .testTarget(name: "CoreTests", dependencies: ["Core", "TestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: nativeCPU),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"],
@@ -53,6 +55,8 @@ let package = Package(
         .testTarget(name: "FuzzTests", dependencies: ["Interop", "Training", "Model", "Tokenizers", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Generation", "Training", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
     ],
     swiftLanguageModes: [.v5]

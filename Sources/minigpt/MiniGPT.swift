@@ -8,6 +8,9 @@ struct MiniGPT: ParsableCommand {
         abstract: "Train, run and align small GPT models on the CPU.",
         subcommands: [
             TrainCommand.self,
+            DataCommand.self,
+            SFTCommand.self,
+            RewardCommand.self,
             GenerateCommand.self,
             ChatCommand.self,
             EvalCommand.self,

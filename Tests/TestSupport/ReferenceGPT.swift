@@ -4,24 +4,24 @@ import Model
 /// A deliberately plain Double-precision GPT-2 forward pass written straight from the architecture
 /// (no shared code with the Float model beyond the parameter layout), used as the independent
 /// reference for the gradient check and the forward check.
-struct ReferenceGPT {
-    let config: ModelConfig
-    let layout: ParameterLayout
+public struct ReferenceGPT {
+    public let config: ModelConfig
+    public let layout: ParameterLayout
 
-    init(config: ModelConfig) {
+    public init(config: ModelConfig) {
         self.config = config
         layout = ParameterLayout(config: config)
     }
 
     /// Mean cross-entropy over the (B, T) targets.
-    func loss(parameters p: [Double], tokens: [Int32], targets: [Int32], batch b: Int, time t: Int) -> Double {
+    public func loss(parameters p: [Double], tokens: [Int32], targets: [Int32], batch b: Int, time t: Int) -> Double {
         let weights = [Double](repeating: 1 / Double(b * t), count: b * t)
         return objective(parameters: p, tokens: tokens, targets: targets, weights: weights, hiddenGradient: nil, batch: b, time: t)
     }
 
     /// sum_i weights[i] * crossEntropy_i + sum_i hiddenGradient[i] . hidden_i, where hidden_i is row i's
     /// final LayerNorm output (C) and hiddenGradient is (B * T, C) flattened.
-    func objective(parameters p: [Double], tokens: [Int32], targets: [Int32], weights: [Double], hiddenGradient: [Double]?,
+    public func objective(parameters p: [Double], tokens: [Int32], targets: [Int32], weights: [Double], hiddenGradient: [Double]?,
                    batch b: Int, time t: Int) -> Double {
         let c = config.width, v = config.vocabularySize
         let hidden = hiddenStates(parameters: p, tokens: tokens, batch: b, time: t)
@@ -37,7 +37,7 @@ struct ReferenceGPT {
     }
 
     /// Final LayerNorm outputs, one row of C per (b, t).
-    func hiddenStates(parameters p: [Double], tokens: [Int32], batch b: Int, time t: Int) -> [[Double]] {
+    public func hiddenStates(parameters p: [Double], tokens: [Int32], batch b: Int, time t: Int) -> [[Double]] {
         let c = config.width, h = config.heads, hs = c / h
         var rows: [[Double]] = []
         for bi in 0..<b {

@@ -1,0 +1,319 @@
+import Core
+import Foundation
+
+/// A supervised demonstration: the user's prompt and a good assistant response.
+public struct Demonstration: Codable, Equatable, Sendable {
+    public var family: TaskFamily
+    public var prompt: String
+    public var response: String
+
+    public init(family: TaskFamily, prompt: String, response: String) {
+        self.family = family
+        self.prompt = prompt
+        self.response = response
+    }
+}
+
+/// A comparison: two responses to one prompt, `chosen` preferred by the gold judge, with both scores.
+public struct PreferencePair: Codable, Equatable, Sendable {
+    public var family: TaskFamily
+    public var prompt: String
+    public var chosen: String
+    public var rejected: String
+    /// The failure `rejected` shows: wrong, rambling, format, refusal or repetition.
+    public var failure: String
+    public var chosenScore: Double
+    public var rejectedScore: Double
+
+    enum CodingKeys: String, CodingKey {
+        case family, prompt, chosen, rejected, failure
+        case chosenScore = "chosen_score"
+        case rejectedScore = "rejected_score"
+    }
+
+    public init(family: TaskFamily, prompt: String, chosen: String, rejected: String, failure: String,
+                chosenScore: Double, rejectedScore: Double) {
+        self.family = family
+        self.prompt = prompt
+        self.chosen = chosen
+        self.rejected = rejected
+        self.failure = failure
+        self.chosenScore = chosenScore
+        self.rejectedScore = rejectedScore
+    }
+}
+
+/// A prompt without a response (PPO rollouts, held-out evaluation); `answer` is the gold answer, kept for
+/// reports only: nothing that trains reads it.
+public struct PromptRecord: Codable, Equatable, Sendable {
+    public var family: TaskFamily
+    public var prompt: String
+    public var answer: String
+
+    public init(family: TaskFamily, prompt: String, answer: String) {
+        self.family = family
+        self.prompt = prompt
+        self.answer = answer
+    }
+}
+
+/// The files of an instruction data directory, as written by `minigpt data instruct`.
+public enum InstructFiles {
+    public static let pretrainText = "pretrain.txt"
+    public static let sftTrain = "sft_train.jsonl"
+    public static let sftValidation = "sft_val.jsonl"
+    public static let pairsTrain = "pairs_train.jsonl"
+    public static let pairsValidation = "pairs_val.jsonl"
+    public static let ppoPrompts = "ppo_prompts.jsonl"
+    public static let heldOutPrompts = "heldout_prompts.jsonl"
+}
+
+/// Sizes of a generated data set; defaults in one place.
+public struct InstructDataConfig: Codable, Equatable, Sendable {
+    public var seed: UInt64 = 1
+    public var sftTrain = 1000
+    public var sftValidation = 150
+    public var pairsTrain = 900
+    public var pairsValidation = 200
+    public var ppoPrompts = 300
+    /// Held-out evaluation prompts per family.
+    public var heldOutPerFamily = 20
+    /// How many times each pretraining sentence kind is repeated (with shuffling) in pretrain.txt.
+    public var pretrainRepeats = 6
+
+    public init() {}
+}
+
+/// Deterministic generator of the toy instruction data: one seed gives the same files byte for byte.
+/// Training files draw only training values (pairs, words, countries); `*_val` and `heldout_*` files draw
+/// only held-out values, so no held-out question occurs in any training file.
+public struct InstructDataGenerator {
+    public let config: InstructDataConfig
+    private var generator: SeededGenerator
+
+    public init(config: InstructDataConfig) {
+        self.config = config
+        generator = SeededGenerator(seed: config.seed)
+    }
+
+    /// A random task of `family` from the training pool or the held-out pool.
+    public mutating func task(_ family: TaskFamily, heldOut: Bool) -> InstructTask {
+        let world = InstructWorld.self
+        switch family {
+        case .add, .larger:
+            while true {
+                let a = generator.nextInt(below: world.numberLimit), b = generator.nextInt(below: world.numberLimit)
+                guard world.isHeldOut(a, b) == heldOut, family == .add || a != b else { continue }
+                return family == .add ? world.addTask(a, b) : world.largerTask(a, b)
+            }
+        case .reverse, .count, .bracket:
+            let pool = world.words.indices.filter { world.isHeldOut(word: $0) == heldOut }
+            let word = world.words[pool[generator.nextInt(below: pool.count)]]
+            switch family {
+            case .reverse: return world.reverseTask(word)
+            case .bracket: return world.bracketTask(word)
+            default:
+                // Mostly a letter of the word; one time in five a letter it lacks (answer 0).
+                let letters = Array(word)
+                var letter = letters[generator.nextInt(below: letters.count)]
+                if generator.nextInt(below: 5) == 0 {
+                    let absent = Array("abcdefghijklmnopqrstuvwxyz").filter { !word.contains($0) }
+                    letter = absent[generator.nextInt(below: absent.count)]
+                }
+                return world.countTask(letter, word)
+            }
+        case .capital:
+            let pool = world.capitals.indices.filter { world.isHeldOut(country: $0) == heldOut }
+            return world.capitalTask(pool[generator.nextInt(below: pool.count)])
+        }
+    }
+
+    private mutating func randomFamily() -> TaskFamily {
+        TaskFamily.allCases[generator.nextInt(below: TaskFamily.allCases.count)]
+    }
+
+    /// A realistic failure for `task`: (kind, text).
+    public mutating func failure(for task: InstructTask) -> (kind: String, text: String) {
+        let kinds = ["wrong", "wrong", "rambling", "format", "refusal", "repetition"]
+        let kind = kinds[generator.nextInt(below: kinds.count)]
+        switch kind {
+        case "wrong": return (kind, wrongAnswer(for: task))
+        case "rambling":
+            let openers = ["Let me think.", "Good question.", "Well, hmm."]
+            let closers = ["Not sure.", "Or maybe not.", "I think so."]
+            return (kind, "\(openers[generator.nextInt(below: openers.count)]) It is \(task.answer). "
+                        + closers[generator.nextInt(below: closers.count)])
+        case "format": return (kind, wrongFormat(for: task))
+        case "refusal":
+            let refusals = ["I am sorry, but I cannot help with that.", "I cannot answer that question.",
+                            "Sorry, I do not know."]
+            return (kind, refusals[generator.nextInt(below: refusals.count)])
+        default:
+            let piece = task.family == .reverse ? task.answer.replacingOccurrences(of: " ", with: "") : task.answer
+            return (kind, Array(repeating: piece, count: 4 + generator.nextInt(below: 3)).joined(separator: " "))
+        }
+    }
+
+    private mutating func wrongAnswer(for task: InstructTask) -> String {
+        switch task.family {
+        case .add, .count:
+            let value = Int(task.answer)!
+            let offsets = [-2, -1, 1, 2, 10]
+            let wrong = value + offsets[generator.nextInt(below: offsets.count)]
+            return "\(wrong < 0 ? value + 1 : wrong)"
+        case .larger:
+            let numbers = task.prompt.dropFirst("Which is larger, ".count).dropLast().components(separatedBy: " or ").compactMap { Int($0) }
+            return "\(numbers.min()!)"
+        case .reverse:
+            // The letters in their original order: the classic failure of not reversing.
+            let word = String(task.prompt.dropFirst("Reverse the letters: ".count))
+            return word == task.answer ? InstructWorld.spaced(String(word.filter { $0 != " " }.shuffled(using: &generator))) : word
+        case .capital:
+            var other = task.answer
+            while other == task.answer {
+                other = InstructWorld.capitals[generator.nextInt(below: InstructWorld.capitals.count)].capital
+            }
+            return other
+        case .bracket:
+            var other = task.answer
+            while other == task.answer { other = "[\(InstructWorld.words[generator.nextInt(below: InstructWorld.words.count)])]" }
+            return other
+        }
+    }
+
+    private func wrongFormat(for task: InstructTask) -> String {
+        switch task.family {
+        case .add, .larger, .count: return "The answer is: \(task.answer)!"
+        case .reverse: return task.answer.replacingOccurrences(of: " ", with: "")
+        case .capital: return task.answer.lowercased()
+        case .bracket: return "(" + task.answer.dropFirst().dropLast() + ")"
+        }
+    }
+
+    public mutating func demonstrations(count: Int, heldOut: Bool) -> [Demonstration] {
+        (0..<count).map { _ in
+            let t = task(randomFamily(), heldOut: heldOut)
+            return Demonstration(family: t.family, prompt: t.prompt, response: t.answer)
+        }
+    }
+
+    /// Mostly the right answer against a failure; one pair in six compares two failures the judge ranks
+    /// differently (labelers also compare two imperfect answers). Ties are redrawn.
+    public mutating func pairs(count: Int, heldOut: Bool) -> [PreferencePair] {
+        var result: [PreferencePair] = []
+        while result.count < count {
+            let t = task(randomFamily(), heldOut: heldOut)
+            let first = generator.nextInt(below: 6) == 0 ? failure(for: t) : (kind: "correct", text: t.answer)
+            let second = failure(for: t)
+            let (s1, s2) = (GoldJudge.score(task: t, response: first.text), GoldJudge.score(task: t, response: second.text))
+            guard s1 != s2, first.text != second.text else { continue }
+            let (chosen, rejected, cs, rs) = s1 > s2 ? (first, second, s1, s2) : (second, first, s2, s1)
+            result.append(PreferencePair(family: t.family, prompt: t.prompt, chosen: chosen.text, rejected: rejected.text,
+                                         failure: rejected.kind, chosenScore: cs, rejectedScore: rs))
+        }
+        return result
+    }
+
+    public mutating func prompts(count: Int, heldOut: Bool) -> [PromptRecord] {
+        (0..<count).map { _ in
+            let t = task(randomFamily(), heldOut: heldOut)
+            return PromptRecord(family: t.family, prompt: t.prompt, answer: t.answer)
+        }
+    }
+
+    /// `perFamily` held-out prompts of every family, distinct where the pool allows.
+    public mutating func heldOutPrompts(perFamily: Int) -> [PromptRecord] {
+        var records: [PromptRecord] = []
+        for family in TaskFamily.allCases {
+            var seen = Set<String>()
+            // A small pool (the held-out countries) gives fewer prompts rather than repeats.
+            for _ in 0..<perFamily * 50 where seen.count < perFamily {
+                let t = task(family, heldOut: true)
+                guard !seen.contains(t.prompt) else { continue }
+                seen.insert(t.prompt)
+                records.append(PromptRecord(family: family, prompt: t.prompt, answer: t.answer))
+            }
+        }
+        return records
+    }
+
+    /// Plain text for pretraining the base model: the capital table (every country, held-out ones too, as
+    /// the knowledge a fact question retrieves), every word spelled out, and sums and comparisons of
+    /// training pairs only. No chat markers: the base model has never seen the template.
+    public mutating func pretrainingText() -> String {
+        var sentences: [String] = []
+        let world = InstructWorld.self
+        for _ in 0..<config.pretrainRepeats {
+            for entry in world.capitals {
+                sentences.append("The capital of \(entry.country) is \(entry.capital).")
+                sentences.append("\(entry.capital) is the largest city in \(entry.country).")
+                sentences.append("Travellers to \(entry.country) arrive in \(entry.capital).")
+            }
+            for word in world.words {
+                sentences.append("The word \(word) is spelled \(world.spaced(word)).")
+            }
+            for _ in 0..<120 {
+                var a = 0, b = 0
+                repeat {
+                    a = generator.nextInt(below: world.numberLimit)
+                    b = generator.nextInt(below: world.numberLimit)
+                } while world.isHeldOut(a, b)
+                sentences.append(generator.nextInt(below: 2) == 0 ? "\(a) plus \(b) is \(a + b)."
+                                                                  : "\(max(a, b)) is more than \(min(a, b))." )
+            }
+        }
+        sentences.shuffle(using: &generator)
+        return sentences.joined(separator: "\n") + "\n"
+    }
+}
+
+/// JSON Lines: one object per line; a bad line is reported by number.
+public enum JSONL {
+    public static func encode<T: Encodable>(_ records: [T]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try records.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+    }
+
+    public static func write<T: Encodable>(_ records: [T], to path: String) throws {
+        try AtomicFile.write(try encode(records), to: path)
+    }
+
+    /// Parses every non-blank line; a malformed line throws `AlignmentError.malformedLine` naming it;
+    /// a file with no records throws `emptyDataset`.
+    public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
+        let text = try TextFile.read(path, allowEmpty: true)
+        let decoder = JSONDecoder()
+        var records: [T] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            do {
+                records.append(try decoder.decode(T.self, from: Data(trimmed.utf8)))
+            } catch let DecodingError.keyNotFound(key, _) {
+                throw AlignmentError.malformedLine(path: path, line: index + 1, reason: "missing field \"\(key.stringValue)\"")
+            } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
+                throw AlignmentError.malformedLine(path: path, line: index + 1, reason: "not a JSON object")
+            } catch {
+                throw AlignmentError.malformedLine(path: path, line: index + 1, reason: "a field has the wrong type or value")
+            }
+        }
+        guard !records.isEmpty else { throw AlignmentError.emptyDataset(path) }
+        return records
+    }
+}
+
+extension InstructDataGenerator {
+    /// Writes every file into `directory` (created if needed).
+    public mutating func write(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = { (name: String) in directory + "/" + name }
+        try AtomicFile.write(pretrainingText(), to: path(InstructFiles.pretrainText))
+        try JSONL.write(demonstrations(count: config.sftTrain, heldOut: false), to: path(InstructFiles.sftTrain))
+        try JSONL.write(demonstrations(count: config.sftValidation, heldOut: true), to: path(InstructFiles.sftValidation))
+        try JSONL.write(pairs(count: config.pairsTrain, heldOut: false), to: path(InstructFiles.pairsTrain))
+        try JSONL.write(pairs(count: config.pairsValidation, heldOut: true), to: path(InstructFiles.pairsValidation))
+        try JSONL.write(prompts(count: config.ppoPrompts, heldOut: false), to: path(InstructFiles.ppoPrompts))
+        try JSONL.write(heldOutPrompts(perFamily: config.heldOutPerFamily), to: path(InstructFiles.heldOutPrompts))
+    }
+}

@@ -1,0 +1,232 @@
+import Core
+import Foundation
+import Model
+import Tokenizers
+import Training
+
+/// Settings of reward-model training; defaults in one place.
+public struct RewardConfig: Codable, Equatable, Sendable {
+    /// Preference pairs per step (each step runs 2x this many sequences).
+    public var batchSize = 16
+    public var maxSteps = 600
+    public var learningRate: Float = 1e-4
+    /// The head starts at zero and has few parameters; it learns faster than the backbone.
+    public var headLearningRate: Float = 3e-3
+    public var warmupSteps = 20
+    public var weightDecay: Float = 0.0
+    public var gradientClip: Float = 1.0
+    public var evalEvery = 50
+    public var patience = 4
+    public var seed: UInt64 = 1337
+
+    public init() {}
+
+    public func validate() throws {
+        for (name, value) in [("batch", batchSize), ("max steps", maxSteps), ("eval every", evalEvery), ("patience", patience)] where value < 1 {
+            throw AlignmentError.invalidArgument("reward \(name) must be at least 1, got \(value)")
+        }
+        guard learningRate > 0, headLearningRate > 0 else { throw AlignmentError.invalidArgument("reward learning rates must be positive") }
+    }
+
+    var trainConfig: TrainConfig {
+        var config = TrainConfig()
+        config.batchSize = batchSize
+        config.steps = maxSteps
+        config.learningRate = learningRate
+        config.minLearningRate = learningRate / 10
+        config.warmupSteps = warmupSteps
+        config.weightDecay = weightDecay
+        config.gradientClip = gradientClip
+        config.seed = seed
+        return config
+    }
+}
+
+/// Held-out quality of a reward model on preference pairs.
+public struct PairwiseMetrics: Codable, Equatable, Sendable {
+    public var loss: Double
+    /// Fraction of pairs with r(chosen) > r(rejected).
+    public var accuracy: Double
+    public var meanChosen: Double
+    public var meanRejected: Double
+    public var margin: Double { meanChosen - meanRejected }
+    /// Accuracy per failure kind of the rejected answer.
+    public var accuracyByFailure: [String: Double]
+    /// Accuracy per task family.
+    public var accuracyByFamily: [String: Double]
+
+    enum CodingKeys: String, CodingKey {
+        case loss, accuracy
+        case meanChosen = "mean_chosen"
+        case meanRejected = "mean_rejected"
+        case accuracyByFailure = "accuracy_by_failure"
+        case accuracyByFamily = "accuracy_by_family"
+    }
+}
+
+public struct RewardCurvePoint: Codable, Equatable, Sendable {
+    public var step: Int
+    public var trainLoss: Float?
+    public var validation: PairwiseMetrics
+
+    enum CodingKeys: String, CodingKey {
+        case step, validation
+        case trainLoss = "train_loss"
+    }
+}
+
+public struct RewardResult: Codable, Sendable {
+    public var curve: [RewardCurvePoint]
+    public var bestStep: Int
+    public var best: PairwiseMetrics
+    public var stoppedAtPlateau: Bool
+}
+
+/// Trains a reward model on preference pairs with the pairwise loss; keeps the weights with the best
+/// held-out loss (early stopping after `patience` evaluations without improvement).
+public final class RewardTrainer {
+    struct EncodedPair {
+        var chosen: [Int32]
+        var rejected: [Int32]
+        var failure: String
+        var family: String
+    }
+
+    public let model: RewardModel
+    public let config: RewardConfig
+    let train: [EncodedPair]
+    let validation: [EncodedPair]
+    let pad: Int32
+    private let optimizer: AdamW
+    private let headOptimizer: Adam
+    private var generator: SeededGenerator
+
+    public init(model: RewardModel, encoder: ChatEncoder, train: [PreferencePair], validation: [PreferencePair], config: RewardConfig) throws {
+        try config.validate()
+        guard !train.isEmpty else { throw AlignmentError.emptyDataset("the preference training set") }
+        guard !validation.isEmpty else { throw AlignmentError.emptyDataset("the preference validation set") }
+        guard encoder.tokenizer.vocabularySize == model.backbone.config.vocabularySize else {
+            throw AlignmentError.mismatch("the tokenizer has \(encoder.tokenizer.vocabularySize) tokens but the model's vocabulary is \(model.backbone.config.vocabularySize)")
+        }
+        func encode(_ pair: PreferencePair) throws -> EncodedPair {
+            let chosen = try encoder.exchange(prompt: pair.prompt, response: pair.chosen).map(Int32.init)
+            let rejected = try encoder.exchange(prompt: pair.prompt, response: pair.rejected).map(Int32.init)
+            for sequence in [chosen, rejected] {
+                try encoder.checkFits(sequence.count, contextLength: model.backbone.config.contextLength, what: "a preference-pair answer")
+            }
+            return EncodedPair(chosen: chosen, rejected: rejected, failure: pair.failure, family: pair.family.rawValue)
+        }
+        self.model = model
+        self.config = config
+        self.train = try train.map(encode)
+        self.validation = try validation.map(encode)
+        pad = Int32(encoder.template.endOfTextID)
+        optimizer = AdamW(layout: model.backbone.layout)
+        headOptimizer = Adam(count: model.head.count)
+        generator = SeededGenerator(seed: config.seed)
+    }
+
+    public func evaluate() throws -> PairwiseMetrics {
+        try Self.evaluate(model: model, pairs: validation, batchSize: config.batchSize, pad: pad)
+    }
+
+    static func evaluate(model: RewardModel, pairs: [EncodedPair], batchSize: Int, pad: Int32) throws -> PairwiseMetrics {
+        var loss = 0.0, correct = 0, chosenSum = 0.0, rejectedSum = 0.0
+        var byFailure: [String: (hits: Int, total: Int)] = [:]
+        var byFamily: [String: (hits: Int, total: Int)] = [:]
+        for start in stride(from: 0, to: pairs.count, by: batchSize) {
+            let chunk = pairs[start..<min(start + batchSize, pairs.count)]
+            let result = try model.pairwiseLoss(chosen: chunk.map(\.chosen), rejected: chunk.map(\.rejected), pad: pad, backward: false)
+            loss += Double(result.loss) * Double(chunk.count)
+            for (pair, (c, r)) in zip(chunk, zip(result.chosen, result.rejected)) {
+                let hit = c > r
+                correct += hit ? 1 : 0
+                chosenSum += Double(c)
+                rejectedSum += Double(r)
+                byFailure[pair.failure, default: (0, 0)].hits += hit ? 1 : 0
+                byFailure[pair.failure, default: (0, 0)].total += 1
+                byFamily[pair.family, default: (0, 0)].hits += hit ? 1 : 0
+                byFamily[pair.family, default: (0, 0)].total += 1
+            }
+        }
+        let n = Double(pairs.count)
+        return PairwiseMetrics(loss: loss / n, accuracy: Double(correct) / n, meanChosen: chosenSum / n, meanRejected: rejectedSum / n,
+                               accuracyByFailure: byFailure.mapValues { Double($0.hits) / Double($0.total) },
+                               accuracyByFamily: byFamily.mapValues { Double($0.hits) / Double($0.total) })
+    }
+
+    /// One optimizer step on a random batch of pairs; returns the training loss.
+    public func step(_ index: Int, schedule: LearningRateSchedule) throws -> Float {
+        let chunk = (0..<config.batchSize).map { _ in train[generator.nextInt(below: train.count)] }
+        model.zeroGradients()
+        let result = try model.pairwiseLoss(chosen: chunk.map(\.chosen), rejected: chunk.map(\.rejected), pad: pad, backward: true)
+        if config.gradientClip > 0 {
+            _ = AdamW.clipGradients(model.backbone.gradients, maxNorm: config.gradientClip)
+            _ = AdamW.clipGradients(model.headGradients, maxNorm: config.gradientClip)
+        }
+        let rate = schedule.rate(at: index)
+        optimizer.update(parameters: model.backbone.parameters, gradients: model.backbone.gradients, learningRate: rate,
+                         step: index + 1, config: config.trainConfig)
+        headOptimizer.update(parameters: model.head, gradients: model.headGradients,
+                             learningRate: rate * config.headLearningRate / config.learningRate, step: index + 1)
+        return result.loss
+    }
+
+    public func run(report: (RewardCurvePoint) -> Void = { _ in }) throws -> RewardResult {
+        let schedule = LearningRateSchedule(config: config.trainConfig)
+        let initial = RewardCurvePoint(step: 0, trainLoss: nil, validation: try evaluate())
+        report(initial)
+        var curve = [initial], best = initial
+        let bestBackbone = FloatBuffer(count: model.backbone.parameters.count), bestHead = FloatBuffer(count: model.head.count)
+        bestBackbone.copy(from: model.backbone.parameters)
+        bestHead.copy(from: model.head)
+        var sinceBest = 0, recent: Float = 0, recentCount = 0, plateau = false
+        for index in 0..<config.maxSteps {
+            recent += try step(index, schedule: schedule)
+            recentCount += 1
+            guard (index + 1) % config.evalEvery == 0 || index + 1 == config.maxSteps else { continue }
+            let point = RewardCurvePoint(step: index + 1, trainLoss: recent / Float(recentCount), validation: try evaluate())
+            recent = 0
+            recentCount = 0
+            curve.append(point)
+            report(point)
+            if point.validation.loss < best.validation.loss {
+                best = point
+                bestBackbone.copy(from: model.backbone.parameters)
+                bestHead.copy(from: model.head)
+                sinceBest = 0
+            } else {
+                sinceBest += 1
+                if sinceBest >= config.patience {
+                    plateau = true
+                    break
+                }
+            }
+        }
+        model.backbone.parameters.copy(from: bestBackbone)
+        model.head.copy(from: bestHead)
+        return RewardResult(curve: curve, bestStep: best.step, best: best.validation, stoppedAtPlateau: plateau)
+    }
+}
+
+/// Plain Adam (no weight decay) for the small heads that live outside the GPT's parameter layout.
+final class Adam {
+    let m: FloatBuffer
+    let v: FloatBuffer
+    let beta1: Float = 0.9, beta2: Float = 0.99, epsilon: Float = 1e-8
+
+    init(count: Int) {
+        m = FloatBuffer(count: count)
+        v = FloatBuffer(count: count)
+    }
+
+    func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, step t: Int) {
+        let correction1 = 1 - pow(beta1, Float(t)), correction2 = 1 - pow(beta2, Float(t))
+        for i in 0..<parameters.count {
+            let g = gradients[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            parameters[i] -= learningRate * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + epsilon)
+        }
+    }
+}

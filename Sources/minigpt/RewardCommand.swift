@@ -1,0 +1,107 @@
+import Alignment
+import ArgumentParser
+import Core
+import Foundation
+import Model
+
+struct RewardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reward",
+        abstract: "Train a reward model on preference pairs, or score a response with one.",
+        subcommands: [RewardTrainCommand.self, RewardScoreCommand.self]
+    )
+}
+
+struct RewardTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a reward model: a GPT backbone from --init plus a scalar head read at the last token.",
+        discussion: """
+        Reads pairs_train.jsonl and pairs_val.jsonl from --data. Loss: -log sigmoid(r_chosen - r_rejected). \
+        Evaluates the held-out pairs every --eval-every steps, stops after --patience evaluations without a lower \
+        held-out loss and keeps the best weights. Writes the backbone (an ordinary model directory), \
+        reward_head.safetensors, reward_metrics.jsonl and reward_report.json to --out, and prints the held-out \
+        pairwise accuracy, mean chosen and rejected scores and the margin.
+        """
+    )
+
+    @Option(help: "Model directory to initialise the backbone from (the SFT model).") var `init`: String
+    @Option(help: "Instruction data directory.") var data: String
+    @Option(help: "Output directory (must not hold a model yet).") var out: String
+    @Option(help: "Maximum optimizer steps.") var steps = RewardConfig().maxSteps
+    @Option(help: "Backbone peak learning rate.") var lr = RewardConfig().learningRate
+    @Option(help: "Head learning rate.") var headLr = RewardConfig().headLearningRate
+    @Option(help: "Preference pairs per step.") var batch = RewardConfig().batchSize
+    @Option(help: "Evaluate the held-out pairs every N steps.") var evalEvery = RewardConfig().evalEvery
+    @Option(help: "Stop after N evaluations without a lower held-out loss.") var patience = RewardConfig().patience
+    @Option(help: "Seed for batch sampling.") var seed = RewardConfig().seed
+    @OptionGroup var threadOptions: ThreadOptions
+
+    var rewardConfig: RewardConfig {
+        var config = RewardConfig()
+        config.maxSteps = steps
+        config.learningRate = lr
+        config.headLearningRate = headLr
+        config.batchSize = batch
+        config.evalEvery = evalEvery
+        config.patience = patience
+        config.seed = seed
+        return config
+    }
+
+    func validate() throws { try rewardConfig.validate() }
+
+    func run() throws {
+        try threadOptions.apply()
+        try refuseToOverwriteModel(out)
+        let (backbone, tokenizer) = try loadStage(`init`)
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let train = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
+        let validation = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)
+        let model = try RewardModel(backbone: backbone)
+        let trainer = try RewardTrainer(model: model, encoder: encoder, train: train, validation: validation, config: rewardConfig)
+        let started = Date()
+        let result = try trainer.run { point in
+            let loss = point.trainLoss.map { String(format: "%.4f", $0) } ?? "-"
+            Console.status(String(format: "step %d | train %@ | val loss %.4f | val accuracy %.3f | margin %.3f", point.step, loss,
+                                  point.validation.loss, point.validation.accuracy, point.validation.margin))
+        }
+        try model.save(tokenizer: tokenizer, to: out, metadata: ["init": `init`, "best_step": "\(result.bestStep)"])
+        try JSONL.write(result.curve, to: out + "/reward_metrics.jsonl")
+        let json = JSONEncoder()
+        json.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try json.encode(result), to: out + "/reward_report.json")
+        Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); reward model in \(out)")
+        let best = result.best
+        Console.out(String(format: "held-out pairs: accuracy %.3f | mean chosen %.3f | mean rejected %.3f | margin %.3f | loss %.4f (step %d)\n",
+                           best.accuracy, best.meanChosen, best.meanRejected, best.margin, best.loss, result.bestStep))
+        for failure in best.accuracyByFailure.keys.sorted() {
+            Console.out(String(format: "  accuracy vs %-10@ %.3f\n", failure, best.accuracyByFailure[failure]!))
+        }
+        for family in best.accuracyByFamily.keys.sorted() {
+            Console.out(String(format: "  accuracy on %-10@ %.3f\n", family, best.accuracyByFamily[family]!))
+        }
+    }
+}
+
+struct RewardScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Print the reward of one response to one prompt (formatted with the chat template)."
+    )
+
+    @Option(help: "Reward model directory (made by `minigpt reward train`).") var model: String
+    @Option(help: "The user's prompt.") var prompt: String
+    @Option(help: "The assistant's response.") var response: String
+
+    func run() throws {
+        let (reward, tokenizer) = try RewardModel.load(model)
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let sequence = try encoder.exchange(prompt: prompt, response: response)
+        guard sequence.count <= reward.backbone.config.contextLength else {
+            throw ValidationError("prompt and response are \(sequence.count) tokens, longer than the model's context of \(reward.backbone.config.contextLength)")
+        }
+        let score = try reward.scores([sequence.map(Int32.init)], pad: Int32(encoder.template.endOfTextID))[0]
+        Console.out(String(format: "%.4f\n", score))
+    }
+}

@@ -1,0 +1,132 @@
+import Alignment
+import Foundation
+import TestSupport
+import XCTest
+
+final class GoldJudgeTests: XCTestCase {
+    func testExactAnswersScoreOne() {
+        let cases = [("What is 23 + 45?", "68"), ("Which is larger, 31 or 17?", "31"),
+                     ("Reverse the letters: s t o n e", "e n o t s"), ("How many times does a appear in: b a n a n a", "3"),
+                     ("Put the word stone in brackets.", "[stone]")]
+        for (prompt, answer) in cases {
+            XCTAssertEqual(GoldJudge.score(prompt: prompt, response: answer), 1, prompt)
+            XCTAssertEqual(GoldJudge.score(prompt: prompt, response: "  \(answer)\n"), 1, "surrounding whitespace is ignored")
+        }
+        let entry = InstructWorld.capitals[0]
+        XCTAssertEqual(GoldJudge.score(prompt: "What is the capital of \(entry.country)?", response: entry.capital), 1)
+    }
+
+    func testFailureModesScoreBelowTheRightAnswerInTheDocumentedOrder() {
+        let prompt = "What is 23 + 45?"
+        XCTAssertEqual(GoldJudge.score(prompt: prompt, response: "68."), 0.6, "right content, wrong form")
+        XCTAssertEqual(GoldJudge.score(prompt: prompt, response: "It is 68"), 0.4, "short reply containing the answer")
+        XCTAssertEqual(GoldJudge.score(prompt: prompt, response: "Let me think carefully. I believe it is 68. Not sure."), 0.2)
+        XCTAssertEqual(GoldJudge.score(prompt: prompt, response: "67"), 0.1, "well-formed but wrong")
+        XCTAssertEqual(GoldJudge.score(prompt: prompt, response: "I am sorry, but I cannot help with that."), 0)
+        XCTAssertEqual(GoldJudge.score(prompt: prompt, response: ""), 0)
+        XCTAssertEqual(GoldJudge.score(prompt: prompt, response: "68 68 68 68"), 0.1, "repetition is capped")
+        XCTAssertEqual(GoldJudge.score(prompt: prompt, response: "168"), 0.1, "68 inside 168 is not the answer")
+        XCTAssertEqual(GoldJudge.score(prompt: "Reverse the letters: s t o n e", response: "enots"), 0.6)
+        XCTAssertEqual(GoldJudge.score(prompt: "Reverse the letters: s t o n e", response: "s t o n e"), 0.1)
+        XCTAssertEqual(GoldJudge.score(prompt: "Put the word stone in brackets.", response: "(stone)"), 0.6)
+        XCTAssertEqual(GoldJudge.score(prompt: "Reverse the letters: g r a s s", response: "s s a r g"), 1,
+                       "repeated single letters are not repetition")
+    }
+
+    func testPromptsOffTheTemplatesScoreZero() {
+        XCTAssertEqual(GoldJudge.score(prompt: "Tell me a story.", response: "Once upon a time"), 0)
+        XCTAssertEqual(GoldJudge.score(prompt: "What is the capital of Atlantis?", response: "Poseidonia"), 0)
+        XCTAssertNil(InstructWorld.parse(prompt: "What is 2 + ?"))
+    }
+
+    func testEveryScoreIsInTheUnitInterval() {
+        var generator = InstructDataGenerator(config: InstructDataConfig())
+        for pair in generator.pairs(count: 300, heldOut: false) {
+            for response in [pair.chosen, pair.rejected] {
+                let score = GoldJudge.score(prompt: pair.prompt, response: response)
+                XCTAssert((0...1).contains(score))
+            }
+        }
+    }
+}
+
+final class InstructDataTests: XCTestCase {
+    func testSameSeedWritesTheSameBytesAndADifferentSeedDoesNot() throws {
+        let a = TemporaryDirectory(), b = TemporaryDirectory(), c = TemporaryDirectory()
+        var config = InstructDataConfig()
+        config.sftTrain = 50; config.pairsTrain = 50; config.pairsValidation = 20; config.ppoPrompts = 20
+        var first = InstructDataGenerator(config: config), second = InstructDataGenerator(config: config)
+        try first.write(to: a.path)
+        try second.write(to: b.path)
+        config.seed = 2
+        var third = InstructDataGenerator(config: config)
+        try third.write(to: c.path)
+        for name in [InstructFiles.pretrainText, InstructFiles.sftTrain, InstructFiles.pairsTrain, InstructFiles.heldOutPrompts] {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a.file(name))), try Data(contentsOf: URL(fileURLWithPath: b.file(name))), name)
+        }
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: a.file(InstructFiles.sftTrain))),
+                          try Data(contentsOf: URL(fileURLWithPath: c.file(InstructFiles.sftTrain))))
+    }
+
+    func testHeldOutQuestionsNeverOccurInTrainingFiles() {
+        var generator = InstructDataGenerator(config: InstructDataConfig())
+        let training = Set(generator.demonstrations(count: 800, heldOut: false).map(\.prompt)
+                           + generator.pairs(count: 800, heldOut: false).map(\.prompt)
+                           + generator.prompts(count: 300, heldOut: false).map(\.prompt))
+        let heldOut = generator.heldOutPrompts(perFamily: 20).map(\.prompt) + generator.demonstrations(count: 200, heldOut: true).map(\.prompt)
+        XCTAssertTrue(training.isDisjoint(with: heldOut))
+        // Values, not just questions: held-out words and countries appear in no training prompt.
+        let heldOutWords = InstructWorld.words.indices.filter { InstructWorld.isHeldOut(word: $0) }.map { InstructWorld.words[$0] }
+        let heldOutCountries = InstructWorld.capitals.indices.filter { InstructWorld.isHeldOut(country: $0) }
+            .map { InstructWorld.capitals[$0].country }
+        for prompt in training {
+            for word in heldOutWords { XCTAssertFalse(prompt.hasSuffix(" \(word) in brackets.") || prompt.hasSuffix(": " + InstructWorld.spaced(word))) }
+            for country in heldOutCountries { XCTAssertFalse(prompt.contains(country)) }
+        }
+        // Every family appears in the held-out prompts.
+        XCTAssertEqual(Set(generator.heldOutPrompts(perFamily: 5).map(\.family)), Set(TaskFamily.allCases))
+    }
+
+    func testPairsAreOrderedByTheJudgeAndCoverEveryFailureMode() {
+        var generator = InstructDataGenerator(config: InstructDataConfig())
+        let pairs = generator.pairs(count: 400, heldOut: false)
+        for pair in pairs {
+            XCTAssertGreaterThan(GoldJudge.score(prompt: pair.prompt, response: pair.chosen),
+                                 GoldJudge.score(prompt: pair.prompt, response: pair.rejected))
+            XCTAssertEqual(pair.chosenScore, GoldJudge.score(prompt: pair.prompt, response: pair.chosen))
+        }
+        XCTAssertEqual(Set(pairs.map(\.failure)), ["wrong", "rambling", "format", "refusal", "repetition"])
+        XCTAssertGreaterThanOrEqual(TaskFamily.allCases.count, 5)
+        // Demonstrations are exactly right.
+        for demo in generator.demonstrations(count: 100, heldOut: false) {
+            XCTAssertEqual(GoldJudge.score(prompt: demo.prompt, response: demo.response), 1)
+        }
+    }
+
+    func testMalformedAndEmptyJSONLAreReportedByLine() throws {
+        let directory = TemporaryDirectory()
+        let good = #"{"family":"add","prompt":"What is 1 + 2?","response":"3"}"#
+        let path = directory.write(good + "\n\n" + #"{"family":"add","prompt":"x"}"# + "\n", to: "a.jsonl")
+        XCTAssertThrowsError(try JSONL.read(Demonstration.self, from: path)) { error in
+            XCTAssertEqual("\(error)", "\(path) line 3: missing field \"response\"")
+        }
+        let broken = directory.write(good + "\n{not json\n", to: "b.jsonl")
+        XCTAssertThrowsError(try JSONL.read(Demonstration.self, from: broken)) { error in
+            XCTAssertEqual("\(error)", "\(broken) line 2: not a JSON object")
+        }
+        let empty = directory.write("\n", to: "c.jsonl")
+        XCTAssertThrowsError(try JSONL.read(Demonstration.self, from: empty)) { error in
+            XCTAssertEqual(error as? AlignmentError, .emptyDataset(empty))
+        }
+        XCTAssertEqual(try JSONL.read(Demonstration.self, from: directory.write(good + "\n", to: "d.jsonl")).count, 1)
+    }
+
+    func testTheShippedDataSetParsesAndIsJudgedConsistently() throws {
+        let directory = packageRoot() + "/Corpora/instruct"
+        let demos = try JSONL.read(Demonstration.self, from: directory + "/" + InstructFiles.sftTrain)
+        XCTAssertTrue(demos.allSatisfy { GoldJudge.score(prompt: $0.prompt, response: $0.response) == 1 })
+        let pairs = try JSONL.read(PreferencePair.self, from: directory + "/" + InstructFiles.pairsValidation)
+        XCTAssertTrue(pairs.allSatisfy { $0.chosenScore > $0.rejectedScore })
+        XCTAssertFalse(try JSONL.read(PromptRecord.self, from: directory + "/" + InstructFiles.heldOutPrompts).isEmpty)
+    }
+}

@@ -1,0 +1,173 @@
+import Alignment
+import Core
+import Foundation
+import Generation
+import Model
+import TestSupport
+import Tokenizers
+import XCTest
+
+/// A small BPE tokenizer with the chat template's special tokens, trained on prompts of the task families.
+func chatTokenizer() throws -> BPETokenizer {
+    var generator = InstructDataGenerator(config: InstructDataConfig())
+    let text = generator.demonstrations(count: 200, heldOut: false).map { $0.prompt + " " + $0.response }.joined(separator: "\n")
+    return try BPETrainer.train(corpus: [Array(text.utf8)], vocabularySize: 300, pattern: .gpt4,
+                                specialTokens: ChatTemplate.specialTokens).tokenizer
+}
+
+final class RewardModelTests: XCTestCase {
+    let tiny = ModelConfig(vocabularySize: 7, contextLength: 6, layers: 2, heads: 2, width: 8)
+
+    /// The pairwise loss -log sigmoid(r_chosen - r_rejected), head and backbone, against central finite
+    /// differences of an independent Double computation (ReferenceGPT's hidden states and the head in Double).
+    /// Sequences have different lengths, so padding and the last-token read are exercised too.
+    func testPairwiseLossGradientMatchesFiniteDifferences() throws {
+        var generator = SeededGenerator(seed: 5)
+        let backbone = try GPT(config: tiny, generator: &generator)
+        // Large random weights, so every nonlinearity is exercised.
+        for i in 0..<backbone.parameters.count { backbone.parameters[i] = 0.3 * generator.nextNormal() }
+        for tensor in backbone.layout.tensors where tensor.name.hasSuffix("ln_1.weight") || tensor.name.hasSuffix("ln_2.weight") || tensor.name == "ln_f.weight" {
+            for i in 0..<tensor.count { backbone.parameters[tensor.offset + i] += 1 }
+        }
+        let head = FloatBuffer(randomValues(tiny.width + 1, scale: 0.5, seed: 11))
+        let model = try RewardModel(backbone: backbone, head: head)
+        let chosen: [[Int32]] = [[1, 4, 2, 6], [3, 0, 5, 5, 1, 2]]
+        let rejected: [[Int32]] = [[1, 4, 2, 2, 3], [3, 6]]
+        model.zeroGradients()
+        let result = try model.pairwiseLoss(chosen: chosen, rejected: rejected, pad: 0, backward: true)
+
+        let reference = ReferenceGPT(config: tiny)
+        let p = backbone.parameters.count, c = tiny.width
+        func loss(_ x: [Double]) -> Double {
+            let parameters = Array(x[0..<p]), w = Array(x[p..<(p + c)]), bias = x[p + c]
+            func reward(_ sequence: [Int32]) -> Double {
+                let hidden = reference.hiddenStates(parameters: parameters, tokens: sequence, batch: 1, time: sequence.count).last!
+                return zip(w, hidden).map { $0 * $1 }.reduce(bias, +)
+            }
+            var total = 0.0
+            for (a, b) in zip(chosen, rejected) {
+                let margin = reward(a) - reward(b)
+                total += log1p(exp(-margin)) / Double(chosen.count)
+            }
+            return total
+        }
+        let x = (backbone.parameters.array + head.array).map(Double.init)
+        assertClose(Double(result.loss), loss(x), absolute: 1e-5, relative: 1e-5)
+        let numeric = finiteDifferenceGradient(of: x, loss)
+        let analytic = (backbone.gradients.array + model.headGradients.array).map(Double.init)
+        for tensor in backbone.layout.tensors {
+            let range = tensor.offset..<(tensor.offset + tensor.count)
+            assertClose(Array(analytic[range]), Array(numeric[range]), absolute: 3e-5, relative: 3e-3, tensor.name)
+        }
+        assertClose(Array(analytic[p...]), Array(numeric[p...]), absolute: 3e-5, relative: 3e-3, "head")
+        XCTAssertGreaterThan(numeric.map(abs).max()!, 1e-2)
+    }
+
+    func testZeroHeadGivesZeroRewardsAndLossLog2() throws {
+        var generator = SeededGenerator(seed: 1)
+        let model = try RewardModel(backbone: try GPT(config: tiny, generator: &generator))
+        let result = try model.pairwiseLoss(chosen: [[1, 2, 3]], rejected: [[1, 2]], pad: 0, backward: false)
+        XCTAssertEqual(result.chosen, [0])
+        XCTAssertEqual(result.loss, Float(log(2.0)), accuracy: 1e-6)
+        // A sequence's reward does not depend on what it is batched with.
+        head(model).fill(0.1)
+        let alone = try model.scores([[1, 2, 3]], pad: 0)
+        let together = try model.scores([[1, 2, 3], [4, 5, 6, 1, 2]], pad: 0)
+        XCTAssertEqual(alone[0], together[0], accuracy: 1e-5)
+    }
+
+    private func head(_ model: RewardModel) -> FloatBuffer { model.head }
+
+    func testSaveLoadRoundTripAndRejectsAMismatchedHead() throws {
+        let directory = TemporaryDirectory()
+        let tokenizer = try chatTokenizer()
+        var generator = SeededGenerator(seed: 2)
+        let config = ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 16, layers: 1, heads: 2, width: 8)
+        let model = try RewardModel(backbone: try GPT(config: config, generator: &generator),
+                                    head: FloatBuffer(randomValues(9, seed: 3)))
+        try model.save(tokenizer: tokenizer, to: directory.path)
+        let (loaded, _) = try RewardModel.load(directory.path)
+        XCTAssertEqual(loaded.head.array, model.head.array)
+        XCTAssertEqual(try loaded.scores([[1, 2, 3]], pad: 0), try model.scores([[1, 2, 3]], pad: 0))
+        // A head made for another width.
+        try Safetensors.write([NamedTensor(name: "reward_head.weight", shape: [1, 4], values: [1, 2, 3, 4]),
+                               NamedTensor(name: "reward_head.bias", shape: [1], values: [0])],
+                              metadata: ["format": RewardModel.headFormat, "version": "1"], to: directory.file(RewardModel.headFile))
+        XCTAssertThrowsError(try RewardModel.load(directory.path)) { error in
+            XCTAssertTrue("\(error)".contains("head of width 4"), "\(error)")
+        }
+        XCTAssertThrowsError(try RewardModel.load(directory.file("missing")))
+    }
+
+    func testTrainingSeparatesChosenFromRejected() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        var generator = SeededGenerator(seed: 4)
+        let backbone = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 128, layers: 1, heads: 2, width: 16),
+                               generator: &generator)
+        var data = InstructDataGenerator(config: InstructDataConfig())
+        let pairs = data.pairs(count: 40, heldOut: false).filter { $0.failure == "refusal" || $0.failure == "rambling" }
+        var config = RewardConfig()
+        config.maxSteps = 40
+        config.evalEvery = 20
+        config.batchSize = 8
+        config.learningRate = 1e-3
+        let trainer = try RewardTrainer(model: try RewardModel(backbone: backbone), encoder: encoder, train: pairs, validation: pairs, config: config)
+        let before = try trainer.evaluate()
+        let result = try trainer.run()
+        XCTAssertLessThan(result.best.loss, before.loss)
+        XCTAssertGreaterThan(result.best.accuracy, 0.9)
+        XCTAssertGreaterThan(result.best.margin, 0)
+    }
+}
+
+final class SFTTests: XCTestCase {
+    func testExampleWeightsCoverExactlyTheResponseAndItsEnd() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let demo = Demonstration(family: .add, prompt: "What is 23 + 45?", response: "68")
+        let example = try encoder.sftExample(demo)
+        let response = tokenizer.encode("68").map(Int32.init)
+        let trainedTargets = zip(example.targets, example.weights).filter { $0.1 == 1 }.map(\.0)
+        XCTAssertEqual(trainedTargets, response + [Int32(encoder.template.endID)])
+        XCTAssertEqual(Set(example.weights), [0, 1])
+        // The weighted positions are the last ones before <|endoftext|>: the prompt is masked.
+        let prompt = try encoder.prompt(demo.prompt)
+        XCTAssertEqual(Array(example.inputs.prefix(prompt.count)), prompt.map(Int32.init))
+        XCTAssertTrue(example.weights.prefix(prompt.count - 1).allSatisfy { $0 == 0 })
+    }
+
+    func testMaskedPromptTokensDoNotChangeTheLossOrItsGradient() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        var generator = SeededGenerator(seed: 6)
+        let model = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 48, layers: 1, heads: 2, width: 16),
+                            generator: &generator)
+        let demo = Demonstration(family: .add, prompt: "What is 23 + 45?", response: "68")
+        var example = try encoder.sftExample(demo)
+        let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: [demo], validation: [demo], config: SFTConfig())
+        let before = try tuner.loss(on: [example])
+        // Change a prompt target (weight 0): the masked loss must not move.
+        example.targets[1] = (example.targets[1] + 1) % Int32(tokenizer.vocabularySize)
+        XCTAssertEqual(try tuner.loss(on: [example]), before, accuracy: 1e-6)
+    }
+
+    func testFineTuningLowersValidationLossAndKeepsTheBestWeights() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        var generator = SeededGenerator(seed: 7)
+        let model = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 48, layers: 1, heads: 2, width: 16),
+                            generator: &generator)
+        var data = InstructDataGenerator(config: InstructDataConfig())
+        let train = data.demonstrations(count: 60, heldOut: false).filter { $0.family == .bracket || $0.family == .capital }
+        var config = SFTConfig()
+        config.maxSteps = 60
+        config.evalEvery = 20
+        config.learningRate = 3e-3
+        let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: train, validation: train, config: config)
+        let result = try tuner.run()
+        XCTAssertLessThan(result.bestValidationLoss, result.curve[0].validationLoss - 1)
+        XCTAssertEqual(try tuner.loss(on: tuner.validation), result.bestValidationLoss, accuracy: 1e-4, "best weights restored")
+        XCTAssertThrowsError(try SupervisedFineTuner(model: model, encoder: encoder, train: [], validation: train, config: config))
+    }
+}
