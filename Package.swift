@@ -25,11 +25,12 @@ let package = Package(
         .target(name: "Generation", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Training", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
+        .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
             dependencies: [
-                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking",
+                "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking", "Interop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -43,8 +44,13 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
         // Runs the built `minigpt` binary to check what a user sees on bad input.
-        .testTarget(name: "CLITests", dependencies: ["minigpt", "TestSupport"], swiftSettings: nativeCPU),
+        .testTarget(name: "CLITests", dependencies: ["minigpt", "Core", "Model", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(name: "AccountingTests", dependencies: ["Accounting", "Model", "Core", "TestSupport"],
+                    swiftSettings: nativeCPU),
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Core", "Tokenizers", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
+        // Seeded mutation fuzzing of every loader (bounded; MINIGPT_FUZZ_ITERATIONS scales it up).
+        .testTarget(name: "FuzzTests", dependencies: ["Interop", "Training", "Model", "Tokenizers", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),

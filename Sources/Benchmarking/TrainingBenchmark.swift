@@ -25,6 +25,8 @@ public struct TrainingBenchmarkResult: Codable, Sendable {
     public var milliseconds: Measurement
     public var tokensPerSecond: Double
     public var gflops: Double
+    /// Achieved training FLOP/s over the FMA peak measured for the same thread count.
+    public var mfu: Double
     public var peakMemoryMB: Double
     public var initialLoss: Float
     /// Cores other processes kept busy during the timed steps (0 on a quiet machine).
@@ -58,9 +60,10 @@ public enum TrainingBenchmark {
         let foreign = load.cores
         let tokensPerStep = trainer.tokensPerStep
         let seconds = measurement.median / 1000
+        let achieved = shape.model.trainingFLOPsPerToken * Double(tokensPerStep) / seconds
         return TrainingBenchmarkResult(shape: shape.name, threads: threads, tokensPerStep: tokensPerStep, milliseconds: measurement,
                                        tokensPerSecond: Double(tokensPerStep) / seconds,
-                                       gflops: shape.model.trainingFLOPsPerToken * Double(tokensPerStep) / seconds / 1e9,
+                                       gflops: achieved / 1e9, mfu: achieved / MachinePeak.measureFLOPS(threads: threads),
                                        peakMemoryMB: peakResidentMegabytes(), initialLoss: first.loss,
                                        foreignLoadCores: foreign)
     }

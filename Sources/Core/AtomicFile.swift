@@ -34,6 +34,15 @@ public enum AtomicFile {
         }
     }
 
+    /// Flushes a directory's entries (new names, renames) to disk, so a committed rename survives a
+    /// power loss as well as a killed process.
+    public static func syncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw CoreError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw CoreError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+
     public static func write(_ text: String, to path: String) throws {
         try write(Data(text.utf8), to: path)
     }

@@ -114,6 +114,14 @@ public final class GPT {
         Array(UnsafeBufferPointer(start: activations!.losses.pointer, count: lastBatch * lastTime))
     }
 
+    /// Final hidden state (C), after the last LayerNorm, of row `index` (0..<B*T) of the last forward pass:
+    /// what the LM head reads, and what a reward or value head reads.
+    public func hiddenState(row index: Int) -> UnsafeBufferPointer<Float> {
+        precondition(index >= 0 && index < lastBatch * lastTime, "hidden state row out of range")
+        let c = config.width
+        return UnsafeBufferPointer(start: activations!.lnf.pointer + index * c, count: c)
+    }
+
     /// Accumulates d(loss)/d(parameters) into `gradients`, where loss = scale * mean of the last
     /// forward pass's per-position losses. Call `zeroGradients()` before the first micro-batch.
     public func backward(scale: Float = 1) {
@@ -124,9 +132,17 @@ public final class GPT {
     /// Accumulates gradients of sum_i positionWeights[i] * losses[i] (B * T weights), e.g. a mask for
     /// prompt tokens in supervised fine-tuning.
     public func backward(positionWeights: [Float]) {
+        backward(positionWeights: positionWeights, hiddenGradient: nil)
+    }
+
+    /// The general backward pass: gradients of sum_i positionWeights[i] * losses[i] (needs a forward pass
+    /// with targets) plus sum over rows of hiddenGradient (B, T, C) . hiddenState, for heads that read the
+    /// final hidden states (reward model, value head). Either part may be nil.
+    public func backward(positionWeights: [Float]?, hiddenGradient: [Float]?) {
         let b = lastBatch, t = lastTime, n = b * t
-        precondition(!lastTargets.isEmpty, "backward needs a forward pass with targets")
-        precondition(positionWeights.count == n, "one weight per position")
+        precondition(positionWeights == nil || !lastTargets.isEmpty, "backward through the loss needs a forward pass with targets")
+        precondition(positionWeights.map { $0.count == n } ?? true, "one weight per position")
+        precondition(hiddenGradient.map { $0.count == n * config.width } ?? true, "hidden gradient must be (B, T, C)")
         let acts = activations!
         let g = activationsFitting(batch: b, time: t, existing: &activationGradients)
         g.zeroForBackward()
@@ -134,14 +150,19 @@ public final class GPT {
         let p = parameters.pointer
         let dp = gradients.pointer
 
-        positionWeights.withUnsafeBufferPointer { weights in
-            lastTargets.withUnsafeBufferPointer { ids in
-                CrossEntropy.backward(dlogits: g.logits.pointer, probs: acts.probs.pointer, targets: ids.baseAddress!,
-                                      dlosses: weights.baseAddress!, rows: n, vocabulary: v)
+        if let positionWeights {
+            positionWeights.withUnsafeBufferPointer { weights in
+                lastTargets.withUnsafeBufferPointer { ids in
+                    CrossEntropy.backward(dlogits: g.logits.pointer, probs: acts.probs.pointer, targets: ids.baseAddress!,
+                                          dlosses: weights.baseAddress!, rows: n, vocabulary: v)
+                }
             }
+            Linear.backward(dinp: g.lnf.pointer, dweight: dp + layout.tokenEmbedding, dbias: nil, dout: g.logits.pointer,
+                            inp: acts.lnf.pointer, weight: p + layout.tokenEmbedding, rows: n, inputs: c, outputs: v)
         }
-        Linear.backward(dinp: g.lnf.pointer, dweight: dp + layout.tokenEmbedding, dbias: nil, dout: g.logits.pointer,
-                        inp: acts.lnf.pointer, weight: p + layout.tokenEmbedding, rows: n, inputs: c, outputs: v)
+        if let hiddenGradient {
+            hiddenGradient.withUnsafeBufferPointer { VectorMath.add($0.baseAddress!, into: g.lnf.pointer, n * c) }
+        }
         let lastBlock = acts.blocks.count - 1
         LayerNorm.backward(dinp: g.blocks[lastBlock].residual3.pointer, dweight: dp + layout.finalNormWeight,
                            dbias: dp + layout.finalNormBias, dout: g.lnf.pointer, inp: acts.blocks[lastBlock].residual3.pointer,

@@ -27,6 +27,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         for (name, value) in sizes where value <= 0 {
             throw ModelError.invalidConfig("\(name) must be positive, got \(value)")
         }
+        // Bounded before any product is formed, so a hostile config file cannot overflow the size arithmetic.
+        for (name, value) in sizes where value > 1 << 30 {
+            throw ModelError.invalidConfig("\(name) \(value) is too large")
+        }
         guard width % heads == 0 else {
             throw ModelError.invalidConfig("width \(width) is not divisible by heads \(heads)")
         }

@@ -54,15 +54,16 @@ public enum ModelDirectory {
         try Safetensors.write(tensors, metadata: allMetadata, to: path)
     }
 
+    /// `directory` may be a model directory or a run directory (see `Checkpoints`).
     public static func loadConfig(_ directory: String) throws -> ModelConfig {
+        let directory = try Checkpoints.resolve(directory)
         let path = directory + "/" + configFile
-        try requireDirectory(directory)
         let data = try AtomicFile.read(path)
         guard let file = try? JSONDecoder().decode(ConfigFile.self, from: data) else {
             throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) is not a MiniGPT config (missing or mistyped fields)")
         }
         guard file.format == configFormat, file.version == formatVersion else {
-            throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) has format \(file.format) version \(file.version), expected \(configFormat) version \(formatVersion)")
+            throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) has format \(file.format.debugDescription) version \(file.version), expected \(configFormat) version \(formatVersion)")
         }
         let config = ModelConfig(vocabularySize: file.vocabSize, contextLength: file.contextLength, layers: file.layers,
                                  heads: file.heads, width: file.width)
@@ -98,7 +99,9 @@ public enum ModelDirectory {
         return (parameters, metadata)
     }
 
+    /// `directory` may be a model directory or a run directory, whose current checkpoint is loaded.
     public static func load(_ directory: String) throws -> (model: GPT, tokenizer: any Tokenizer) {
+        let directory = try Checkpoints.resolve(directory)
         let config = try loadConfig(directory)
         let tokenizer = try TokenizerFile.load(directory + "/" + tokenizerFile)
         guard tokenizer.vocabularySize == config.vocabularySize else {

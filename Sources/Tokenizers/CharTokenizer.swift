@@ -63,7 +63,7 @@ public struct CharTokenizer: Tokenizer, Equatable {
 
     static func parse(_ object: [String: Any], path: String) throws -> CharTokenizer {
         guard let version = object["version"] as? Int, version == formatVersion else {
-            throw TokenizerError.badFile(path: path, reason: "unsupported \(formatName) version \(object["version"] ?? "none")")
+            throw TokenizerError.badFile(path: path, reason: "unsupported \(formatName) version \(String(describing: object["version"] ?? "none").debugDescription)")
         }
         guard let entries = object["characters"] as? [String] else {
             throw TokenizerError.badFile(path: path, reason: "no \"characters\" list")

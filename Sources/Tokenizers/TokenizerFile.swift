@@ -17,7 +17,7 @@ public enum TokenizerFile {
         switch format {
         case CharTokenizer.formatName: return try CharTokenizer.parse(object, path: path)
         case BPETokenizer.formatName: return try BPETokenizer.parse(object, path: path)
-        default: throw TokenizerError.badFile(path: path, reason: "unknown tokenizer format \"\(format)\"")
+        default: throw TokenizerError.badFile(path: path, reason: "unknown tokenizer format \(format.debugDescription)")
         }
     }
 

@@ -74,7 +74,8 @@ public final class AdamW {
             i += chunk
         }
         let norm = Float(sum.squareRoot())
-        if maxNorm > 0, norm > maxNorm {
+        // A non-finite norm is left for the caller to report; scaling would smear the NaN over every gradient.
+        if maxNorm > 0, norm.isFinite, norm > maxNorm {
             let scale = maxNorm / (norm + 1e-6)
             for j in 0..<gradients.count { g[j] *= scale }
         }

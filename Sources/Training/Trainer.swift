@@ -16,6 +16,8 @@ public struct StepReport: Codable, Sendable {
     public var etaSeconds: Double
     /// Model FLOPs utilisation: achieved training FLOP/s over the machine's measured peak (nil when not measured).
     public var mfu: Double?
+    /// Why the step made no update (`--on-nonfinite skip`); absent for a normal step.
+    public var skipped: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case step
@@ -28,6 +30,7 @@ public struct StepReport: Codable, Sendable {
         case millisecondsPerStep = "ms_per_step"
         case etaSeconds = "eta_sec"
         case mfu
+        case skipped
     }
 }
 
@@ -45,7 +48,17 @@ public final class Trainer {
     public let data: TrainingData
     public let runDirectory: String
     /// Completed optimizer steps.
-    public private(set) var step: Int
+    public internal(set) var step: Int
+    /// What a NaN or infinite loss or gradient does: stop with an error (default) or skip the batch.
+    public var nonFinitePolicy: NonFinitePolicy = .stop
+    /// Called with the summed gradients and the 1-based step number before clipping and the update
+    /// (for diagnostics, and for tests that inject non-finite values).
+    public var afterBackward: ((FloatBuffer, Int) -> Void)?
+    /// The step of the checkpoint currently on disk, if any.
+    public internal(set) var savedStep: Int?
+    /// Why the last step was skipped, or nil when it made an update.
+    public internal(set) var lastSkipReason: String?
+    var consecutiveSkips = 0
     /// FLOP/s the machine can do with the threads in use (see `MachinePeak`); enables the MFU figure.
     public var peakFLOPS: Double?
     private var generator: SeededGenerator
@@ -62,6 +75,18 @@ public final class Trainer {
         let model = try GPT(config: modelConfig, generator: &generator)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
                       step: 0, generator: generator, optimizer: AdamW(layout: model.layout))
+        // A run killed before its first checkpoint may have logged steps; this run starts the log again.
+        try truncateMetrics(after: 0)
+    }
+
+    /// Starts a fresh run from existing weights (fine-tuning, e.g. an imported model); the seed still
+    /// decides the batches.
+    public convenience init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig,
+                            runDirectory: String) throws {
+        try config.validate()
+        try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
+                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(layout: model.layout))
+        try truncateMetrics(after: 0)
     }
 
     private init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig, runDirectory: String,
@@ -82,9 +107,11 @@ public final class Trainer {
     }
 
     /// Resumes the run saved in `runDirectory`; `data` must be the same token stream it was trained on.
+    /// The run's current checkpoint is used (see `Checkpoints`); metrics logged after it are dropped.
     public static func resume(runDirectory: String, data: TrainingData) throws -> Trainer {
-        let (model, tokenizer) = try ModelDirectory.load(runDirectory)
-        let statePath = runDirectory + "/" + stateFile
+        let checkpoint = try Checkpoints.resolve(runDirectory)
+        let (model, tokenizer) = try ModelDirectory.load(checkpoint)
+        let statePath = checkpoint + "/" + stateFile
         let (tensors, metadata) = try Safetensors.read(statePath)
         func bad(_ reason: String) -> TrainingError { .badRunDirectory(path: runDirectory, reason: reason) }
         guard metadata["format"] == stateFormat else { throw bad("\(stateFile) is not a MiniGPT training state") }
@@ -94,9 +121,11 @@ public final class Trainer {
               let rngText = metadata["rng"] else {
             throw bad("\(stateFile) lacks step, train_config or rng")
         }
+        do { try config.validate() } catch { throw bad("\(stateFile) holds invalid settings: \(error)") }
+        guard step >= 0 else { throw bad("\(stateFile) says step \(step)") }
         let words = rngText.split(separator: ",").compactMap { UInt64($0) }
         let generator = try SeededGenerator(state: words)
-        let (_, weightsMetadata) = try ModelDirectory.loadWeights(runDirectory + "/" + ModelDirectory.weightsFile, config: model.config)
+        let (_, weightsMetadata) = try ModelDirectory.loadWeights(checkpoint + "/" + ModelDirectory.weightsFile, config: model.config)
         guard weightsMetadata["step"] == stepText else {
             throw bad("the weights are from step \(weightsMetadata["step"] ?? "?") but the optimizer state is from step \(stepText)")
         }
@@ -108,16 +137,24 @@ public final class Trainer {
             guard let tensor = tensors.first(where: { $0.name == name }), tensor.values.count == buffer.count else {
                 throw bad("\(stateFile) has no \(name) of \(buffer.count) values")
             }
+            guard tensor.values.allSatisfy({ $0.isFinite }), name == "adam.m" || tensor.values.allSatisfy({ $0 >= 0 }) else {
+                throw bad("\(stateFile) holds non-finite or negative values in \(name)")
+            }
             tensor.values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: buffer.count) }
         }
-        return try Trainer(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                           step: step, generator: generator, optimizer: optimizer)
+        let trainer = try Trainer(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
+                                  step: step, generator: generator, optimizer: optimizer)
+        trainer.savedStep = step
+        try trainer.truncateMetrics(after: step)
+        return trainer
     }
 
     public var tokensPerStep: Int { config.batchSize * config.gradientAccumulation * model.config.contextLength }
 
     /// One optimizer step over `gradientAccumulation` micro-batches; returns the mean training loss.
+    /// A non-finite loss or gradient makes no update: it throws (`.stop`) or counts the step as skipped (`.skip`).
     public func trainStep() throws -> (loss: Float, learningRate: Float, gradientNorm: Float) {
+        lastSkipReason = nil
         let t = model.config.contextLength, b = config.batchSize, accumulation = config.gradientAccumulation
         let replicas = try replicaSet()
         for replica in replicas { replica.zeroGradients() }
@@ -125,9 +162,7 @@ public final class Trainer {
         for _ in 0..<accumulation {
             let batch = TrainingData.randomBatch(from: data.train, batch: b, time: t, generator: &generator)
             let loss = try shardedLoss(batch, batch: b, replicas: replicas, backwardScale: 1 / Float(accumulation))
-            guard loss.isFinite else {
-                throw TrainingError.nonFinite("the training loss became \(loss) at step \(step + 1); the last checkpoint was kept")
-            }
+            guard loss.isFinite else { return try nonFiniteStep(loss: loss, gradientNorm: nil) }
             lossSum += loss
         }
         let total = model.gradients.pointer
@@ -136,10 +171,10 @@ public final class Trainer {
                 VectorMath.add(replica.gradients.pointer + range.lowerBound, into: total + range.lowerBound, range.count)
             }
         }
+        afterBackward?(model.gradients, step + 1)
         let norm = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip)
-        guard norm.isFinite else {
-            throw TrainingError.nonFinite("the gradient norm became \(norm) at step \(step + 1); the last checkpoint was kept")
-        }
+        guard norm.isFinite else { return try nonFiniteStep(loss: lossSum / Float(accumulation), gradientNorm: norm) }
+        consecutiveSkips = 0
         let rate = schedule.rate(at: step)
         step += 1
         optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: rate, step: step, config: config)
@@ -190,7 +225,10 @@ public final class Trainer {
     }
 
     /// Trains until `config.steps` (or `stopAt`, if earlier), evaluating, logging and checkpointing.
-    public func run(stopAt: Int? = nil, report: (StepReport) -> Void) throws {
+    /// `shouldStop` is asked after every step (e.g. whether SIGINT arrived); when it says yes, a
+    /// checkpoint is saved and the run returns `.interrupted`.
+    @discardableResult
+    public func run(stopAt: Int? = nil, shouldStop: () -> Bool = { false }, report: (StepReport) -> Void) throws -> RunOutcome {
         let end = min(stopAt ?? config.steps, config.steps)
         let clock = ContinuousClock()
         var recentMilliseconds: [Double] = []
@@ -209,16 +247,23 @@ public final class Trainer {
                                   learningRate: rate, gradientNorm: norm, tokensPerSecond: tokensPerSecond,
                                   millisecondsPerStep: milliseconds,
                                   etaSeconds: typical / 1000 * Double(config.steps - step),
-                                  mfu: peakFLOPS.map { tokensPerSecond * model.config.trainingFLOPsPerToken / $0 })
+                                  mfu: peakFLOPS.map { tokensPerSecond * model.config.trainingFLOPsPerToken / $0 },
+                                  skipped: lastSkipReason)
             try appendMetrics(line)
             report(line)
             if evaluate || (config.saveEvery > 0 && step % config.saveEvery == 0) || step == end {
                 try saveCheckpoint()
             }
+            if step < end, shouldStop() {
+                try saveCheckpoint()
+                return .interrupted(step: step)
+            }
         }
+        return .finished(step: step)
     }
 
-    /// Writes weights, config, tokenizer and optimizer state; each file atomically.
+    /// Writes weights, config, tokenizer and optimizer state as one new checkpoint of the run directory,
+    /// which becomes current only once complete (see `Checkpoints`). Saving the current step again does nothing.
     public func saveCheckpoint() throws {
         let stepText = String(step)
         let encoder = JSONEncoder()
@@ -230,15 +275,20 @@ public final class Trainer {
             "data": dataFingerprint,
         ]
         try ModelDirectory.createDirectory(runDirectory)
-        try Safetensors.write([NamedTensor(name: "adam.m", shape: [optimizer.m.count], values: optimizer.m.array),
-                               NamedTensor(name: "adam.v", shape: [optimizer.v.count], values: optimizer.v.array)],
-                              metadata: metadata, to: runDirectory + "/" + Trainer.stateFile)
-        try ModelDirectory.save(model: model, tokenizer: tokenizer, to: runDirectory, metadata: ["step": stepText])
+        try Checkpoints.commit(runDirectory: runDirectory, step: step) { directory in
+            try Safetensors.write([NamedTensor(name: "adam.m", shape: [optimizer.m.count], values: optimizer.m.array),
+                                   NamedTensor(name: "adam.v", shape: [optimizer.v.count], values: optimizer.v.array)],
+                                  metadata: metadata, to: directory + "/" + Trainer.stateFile)
+            try ModelDirectory.save(model: model, tokenizer: tokenizer, to: directory, metadata: ["step": stepText])
+        }
+        savedStep = step
     }
 
     private func appendMetrics(_ line: StepReport) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // A skipped step's loss may be NaN, which plain JSON cannot hold.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         var data = try encoder.encode(line)
         data.append(0x0A)
         let path = runDirectory + "/" + Trainer.metricsFile

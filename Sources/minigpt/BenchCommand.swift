@@ -40,7 +40,7 @@ struct TrainBenchCommand: ParsableCommand {
         let machine = MachineInfo.current()
         Console.status("machine: \(machine.cpuModel), \(machine.cores) cores, OpenBLAS \(machine.blasCoreType) kernels")
         var results: [TrainingBenchmarkResult] = []
-        Console.out("| shape | threads | ms/step median (min-max) | tokens/s | GFLOP/s | peak RSS MB | foreign load (cores) |\n|---|---|---|---|---|---|---|\n")
+        Console.out("| shape | threads | ms/step median (min-max) | tokens/s | GFLOP/s | MFU | peak RSS MB | foreign load (cores) |\n|---|---|---|---|---|---|---|---|\n")
         for name in shapes.split(separator: ",") {
             for count in threads.split(separator: ",").compactMap({ Int($0) }) {
                 if waitForQuiet { ForeignLoad.waitForQuiet() }
@@ -48,9 +48,9 @@ struct TrainBenchCommand: ParsableCommand {
                                                        warmup: warmup, repeats: repeats)
                 results.append(result)
                 let m = result.milliseconds
-                Console.out(String(format: "| %@ | %d | %.1f (%.1f-%.1f) | %.0f | %.1f | %.0f | %.2f |\n", result.shape, count, m.median,
-                                   m.minimum, m.maximum, result.tokensPerSecond, result.gflops, result.peakMemoryMB,
-                                   result.foreignLoadCores))
+                Console.out(String(format: "| %@ | %d | %.1f (%.1f-%.1f) | %.0f | %.1f | %.0f%% | %.0f | %.2f |\n", result.shape, count,
+                                   m.median, m.minimum, m.maximum, result.tokensPerSecond, result.gflops, result.mfu * 100,
+                                   result.peakMemoryMB, result.foreignLoadCores))
             }
         }
         if let json {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct MiniGPT: ParsableCommand {
@@ -13,6 +14,23 @@ struct MiniGPT: ParsableCommand {
             TokenizerCommand.self,
             EstimateCommand.self,
             BenchCommand.self,
+            ExportCommand.self,
+            ImportCommand.self,
         ]
     )
+
+    /// Runs the command; a failure prints one line, `Error: <what went wrong>`, without the usage block
+    /// swift-argument-parser adds by default, and exits non-zero. `--help` and `--version` print as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

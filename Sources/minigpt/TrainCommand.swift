@@ -10,15 +10,18 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a GPT on a text corpus (character-level, or with a tokenizer file).",
         discussion: """
-        The last --val-fraction of the corpus is held out for validation. Checkpoints (model.safetensors, \
-        config.json, tokenizer.json, training_state.safetensors) and metrics.jsonl go to --out. \
+        The last --val-fraction of the corpus is held out for validation. Checkpoints go to --out/checkpoints/step-N/ \
+        (model.safetensors, config.json, tokenizer.json, training_state.safetensors), and --out/checkpoint.json names \
+        the newest complete one, so a run killed at any moment keeps a loadable checkpoint; metrics.jsonl is beside them. \
+        SIGINT or SIGTERM saves a checkpoint after the current step and exits (status 130 or 143). \
         With --resume DIR the run saved in DIR continues with its saved settings (--corpus must name the same corpus; \
         --threads may change, but then the losses are no longer bit-identical).
         """
     )
 
-    @Option(help: "UTF-8 text file to train on.") var corpus: String
-    @Option(help: "Tokenizer file (default: a character vocabulary built from the corpus).") var tokenizer: String?
+    @Option(help: "UTF-8 text file, or a token file made by `minigpt tokenizer prepare`, to train on.") var corpus: String
+    @Option(help: "Tokenizer file or GPT-2 vocabulary directory (default: a character vocabulary built from the corpus).")
+    var tokenizer: String?
     @Option(help: "Transformer blocks.") var layers = 4
     @Option(help: "Attention heads per block.") var heads = 4
     @Option(help: "Embedding width (must be divisible by --heads).") var width = 128
@@ -38,6 +41,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed for initialisation and batch sampling.") var seed: UInt64 = 1337
     @Option(help: "Run directory for checkpoints and metrics.") var out = "out"
     @Option(help: "Continue the run saved in this directory.") var resume: String?
+    @Option(help: "Fine-tune: start from this model directory's weights and tokenizer (its shape replaces --layers, --heads, --width, --context).")
+    var initFrom: String?
+    @Option(help: "On a NaN or infinite loss or gradient: stop (keep the last checkpoint) or skip the batch.")
+    var onNonfinite: NonFinitePolicy = .stop
     @OptionGroup var threadOptions: ThreadOptions
 
     var trainConfig: TrainConfig {
@@ -60,6 +67,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try trainConfig.validate()
+        if resume != nil && initFrom != nil { throw ValidationError("give --resume or --init-from, not both") }
+        if initFrom != nil && tokenizer != nil { throw ValidationError("--init-from brings its own tokenizer; drop --tokenizer") }
         if resume == nil {
             try ModelConfig(vocabularySize: 1, contextLength: context, layers: layers, heads: heads, width: width).validate()
         }
@@ -67,35 +76,54 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try threadOptions.apply()
-        let text = try TextFile.read(corpus)
         let trainer: Trainer
         if let resume {
-            let tokenizer = try TokenizerFile.load(resume + "/" + ModelDirectory.tokenizerFile)
-            let config = try ModelDirectory.loadConfig(resume)
-            let data = try TrainingData(tokens: try tokenizer.encode(text).map(Int32.init), validationFraction: valFraction,
+            let checkpoint = try Checkpoints.resolve(resume)
+            let tokenizer = try TokenizerFile.load(checkpoint + "/" + ModelDirectory.tokenizerFile)
+            let config = try ModelDirectory.loadConfig(checkpoint)
+            let data = try TrainingData(tokens: try corpusTokens(tokenizer), validationFraction: valFraction,
                                         contextLength: config.contextLength)
             trainer = try Trainer.resume(runDirectory: resume, data: data)
             Console.status("resuming \(resume) at step \(trainer.step) of \(trainer.config.steps)")
         } else {
             try refuseToOverwrite(out)
-            let vocabulary: any Tokenizer = try tokenizer.map { try TokenizerFile.load($0) } ?? CharTokenizer(corpus: text)
-            let tokens = try vocabulary.encode(text).map(Int32.init)
-            let modelConfig = ModelConfig(vocabularySize: vocabulary.vocabularySize, contextLength: context, layers: layers,
-                                          heads: heads, width: width)
-            let data = try TrainingData(tokens: tokens, validationFraction: valFraction, contextLength: context)
-            trainer = try Trainer(modelConfig: modelConfig, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out)
+            if let initFrom {
+                let (model, vocabulary) = try ModelDirectory.load(initFrom)
+                let data = try TrainingData(tokens: try corpusTokens(vocabulary), validationFraction: valFraction,
+                                            contextLength: model.config.contextLength)
+                trainer = try Trainer(model: model, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out)
+            } else {
+                let vocabulary: any Tokenizer
+                if let tokenizer {
+                    vocabulary = try TokenizerFile.load(tokenizer)
+                } else if TokenFile.looksLikeTokenFile(corpus) {
+                    throw ValidationError("\(corpus) is a token file: name the tokenizer that made it with --tokenizer")
+                } else {
+                    vocabulary = try CharTokenizer(corpus: try TextFile.read(corpus))
+                }
+                let tokens = try corpusTokens(vocabulary)
+                let modelConfig = ModelConfig(vocabularySize: vocabulary.vocabularySize, contextLength: context, layers: layers,
+                                              heads: heads, width: width)
+                let data = try TrainingData(tokens: tokens, validationFraction: valFraction, contextLength: context)
+                trainer = try Trainer(modelConfig: modelConfig, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out)
+            }
         }
         let model = trainer.model.config
         Console.status("model: \(model.layers) layers, \(model.heads) heads, width \(model.width), context \(model.contextLength), "
                        + "vocab \(model.vocabularySize): \(formatCount(trainer.model.parameterCount)) parameters")
         Console.status("data: \(formatCount(trainer.data.train.count)) training tokens, \(formatCount(trainer.data.validation.count)) validation tokens; "
                        + "\(trainer.tokensPerStep) tokens/step, \(ComputeThreads.count) threads")
+        trainer.nonFinitePolicy = onNonfinite
         trainer.peakFLOPS = MachinePeak.measureFLOPS(threads: ComputeThreads.count)
         Console.status(String(format: "measured FP32 peak of %d threads: %.0f GFLOP/s (MFU is quoted against it)",
                               ComputeThreads.count, trainer.peakFLOPS! / 1e9))
         let started = Date()
         let progressEvery = max(1, trainer.config.steps / 40)
-        try trainer.run { report in
+        StopSignals.install()
+        let outcome = try trainer.run(shouldStop: { StopSignals.pending != nil }) { report in
+            if let skipped = report.skipped {
+                Console.status("step \(report.step): skipped, no update (\(skipped))")
+            }
             let line = progressLine(report)
             if Console.isTerminal {
                 Console.overwrite(line)
@@ -104,14 +132,31 @@ struct TrainCommand: ParsableCommand {
                 Console.status(line)
             }
         }
+        if case .interrupted(let step) = outcome {
+            let signal = StopSignals.pending ?? SIGINT
+            Console.status("\n\(StopSignals.name(signal)): stopped after step \(step) of \(trainer.config.steps); checkpoint saved in "
+                           + "\(trainer.runDirectory); continue with --resume \(trainer.runDirectory)")
+            throw ExitCode(128 + signal)
+        }
         let wall = Date().timeIntervalSince(started)
         let full = try Evaluation.crossEntropy(model: trainer.model, tokens: trainer.data.validation, batchSize: trainer.config.batchSize)
         Console.status(String(format: "done in %@: validation loss %.4f over the whole held-out split (%d tokens); checkpoint in %@",
                               formatDuration(wall), full.meanLoss, full.predictedTokens, trainer.runDirectory))
     }
 
+    /// The corpus as token ids: a token file is read as it is (its vocabulary size must match the
+    /// tokenizer's), a text file is encoded.
+    private func corpusTokens(_ tokenizer: any Tokenizer) throws -> [Int32] {
+        guard TokenFile.looksLikeTokenFile(corpus) else { return try tokenizer.encode(try TextFile.read(corpus)).map(Int32.init) }
+        let (ids, vocabularySize) = try TokenFile.read(corpus)
+        guard vocabularySize == tokenizer.vocabularySize else {
+            throw ValidationError("\(corpus) was made with a vocabulary of \(vocabularySize) tokens, but the tokenizer has \(tokenizer.vocabularySize)")
+        }
+        return ids
+    }
+
     private func refuseToOverwrite(_ directory: String) throws {
-        let existing = [ModelDirectory.weightsFile, Trainer.stateFile].filter {
+        let existing = [ModelDirectory.weightsFile, Trainer.stateFile, Checkpoints.pointerFile].filter {
             FileManager.default.fileExists(atPath: directory + "/" + $0)
         }
         guard existing.isEmpty else {
@@ -127,3 +172,5 @@ struct TrainCommand: ParsableCommand {
                       report.tokensPerSecond, mfu, report.millisecondsPerStep, formatDuration(report.etaSeconds))
     }
 }
+
+extension NonFinitePolicy: ExpressibleByArgument {}

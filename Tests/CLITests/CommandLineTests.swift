@@ -31,18 +31,21 @@ func runMinigpt(_ arguments: [String], input: String? = nil) throws -> CommandRe
                          stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
 }
 
-final class CommandLineTests: XCTestCase {
+extension XCTestCase {
     /// Bad input ends with a one-line "Error: ..." naming the problem and a non-zero exit, never a trap.
     func assertCleanFailure(_ arguments: [String], mentions expected: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let result = try runMinigpt(arguments)
         XCTAssertTrue(result.exitedNormally, "terminated by a signal: \(result.stderr)", file: file, line: line)
         XCTAssertNotEqual(result.status, 0, file: file, line: line)
-        let errorLines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }
-        XCTAssertEqual(errorLines.count, 1, "stderr: \(result.stderr)", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "expected one line, got: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(lines.first?.hasPrefix("Error: ") ?? false, result.stderr, file: file, line: line)
         XCTAssertTrue(result.stderr.contains(expected), "expected '\(expected)' in: \(result.stderr)", file: file, line: line)
         XCTAssertFalse(result.stderr.contains("Fatal error"), file: file, line: line)
     }
+}
 
+final class CommandLineTests: XCTestCase {
     func testTrainRejectsBadInput() throws {
         let directory = TemporaryDirectory()
         let tiny = directory.write("just a few characters", to: "tiny.txt")
@@ -56,6 +59,7 @@ final class CommandLineTests: XCTestCase {
         try assertCleanFailure(["train", "--corpus", tiny, "--batch=-3"], mentions: "--batch must be positive")
         try assertCleanFailure(["train", "--corpus", tiny, "--lr=-1"], mentions: "--lr")
         try assertCleanFailure(["train", "--corpus", tiny, "--threads", "0"], mentions: "--threads")
+        try assertCleanFailure(["train", "--corpus", tiny, "--batch", "-3"], mentions: "Missing value for '--batch")
     }
 
     func testEvalRejectsBadInput() throws {
@@ -76,7 +80,8 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(trained.status, 0, trained.stderr)
         XCTAssertTrue(trained.stderr.contains("parameters"), trained.stderr)
         XCTAssertTrue(trained.stderr.contains("step 5/5"), trained.stderr)
-        for file in ["model.safetensors", "config.json", "tokenizer.json", "training_state.safetensors", "metrics.jsonl"] {
+        for file in ["checkpoint.json", "metrics.jsonl"] + ["model.safetensors", "config.json", "tokenizer.json",
+                                                           "training_state.safetensors"].map({ "checkpoints/step-00000005/" + $0 }) {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + file), file)
         }
         try assertCleanFailure(["train", "--steps", "5"] + common, mentions: "already holds a run")
@@ -97,5 +102,47 @@ final class CommandLineTests: XCTestCase {
         try assertCleanFailure(["generate", "--model", run, "--top-p", "0"], mentions: "top-p")
         try assertCleanFailure(["generate", "--model", run, "--temperature=-1"], mentions: "temperature")
         try assertCleanFailure(["generate", "--model", run, "--max-new-tokens", "0"], mentions: "--max-new-tokens")
+    }
+
+    /// BPE end to end: train a vocabulary, prepare a token file, train on it, generate.
+    func testTrainOnPreparedTokenFile() throws {
+        let directory = TemporaryDirectory()
+        let shakespeare = try String(contentsOfFile: packageRoot() + "/Corpora/shakespeare9.txt", encoding: .utf8)
+        let corpus = directory.write(String(shakespeare.prefix(20_000)), to: "c.txt")
+        let tokenizer = directory.file("tok.json"), tokens = directory.file("c.bin"), run = directory.file("run")
+        XCTAssertEqual(try runMinigpt(["tokenizer", "train", "--input", corpus, "--vocab-size", "300", "--out", tokenizer]).status, 0)
+        XCTAssertEqual(try runMinigpt(["tokenizer", "prepare", "--tokenizer", tokenizer, "--input", corpus, "--out", tokens]).status, 0)
+        let shape = ["--layers", "1", "--heads", "2", "--width", "16", "--context", "8", "--batch", "2", "--eval-every", "3",
+                     "--eval-batches", "1", "--steps", "3"]
+        try assertCleanFailure(["train", "--corpus", tokens, "--out", run] + shape, mentions: "--tokenizer")
+        let trained = try runMinigpt(["train", "--corpus", tokens, "--tokenizer", tokenizer, "--out", run] + shape)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertTrue(trained.stderr.contains("vocab 300"), trained.stderr)
+        let generated = try runMinigpt(["generate", "--model", run, "--prompt", "HAMLET", "--max-new-tokens", "5"])
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        XCTAssertTrue(generated.stdout.hasPrefix("HAMLET"))
+        // A token file made with another vocabulary is refused.
+        let other = directory.file("other.json")
+        XCTAssertEqual(try runMinigpt(["tokenizer", "train", "--input", corpus, "--vocab-size", "320", "--out", other]).status, 0)
+        try assertCleanFailure(["train", "--corpus", tokens, "--tokenizer", other, "--out", directory.file("run2")] + shape,
+                               mentions: "vocabulary of 300 tokens")
+    }
+
+    /// GPT-2's shipped vocabulary through the CLI: the ids tiktoken gives, and back to the same bytes.
+    func testTokenizerEncodeDecodeWithGPT2Vocabulary() throws {
+        let vocabulary = packageRoot() + "/Models/gpt2-tokenizer"
+        let encoded = try runMinigpt(["tokenizer", "encode", "--tokenizer", vocabulary], input: "Hello, world\n")
+        XCTAssertEqual(encoded.status, 0, encoded.stderr)
+        XCTAssertEqual(encoded.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "15496 11 995 198")
+        let decoded = try runMinigpt(["tokenizer", "decode", "--tokenizer", vocabulary], input: "15496 11 995 198")
+        XCTAssertEqual(decoded.stdout, "Hello, world\n")
+        // Special-token text is ordinary text unless the caller opts in.
+        let plain = try runMinigpt(["tokenizer", "encode", "--tokenizer", vocabulary], input: "<|endoftext|>")
+        XCTAssertNotEqual(plain.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "50256")
+        let special = try runMinigpt(["tokenizer", "encode", "--tokenizer", vocabulary, "--allow-special"], input: "<|endoftext|>")
+        XCTAssertEqual(special.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "50256")
+        let bad = try runMinigpt(["tokenizer", "decode", "--tokenizer", vocabulary], input: "50257")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.hasPrefix("Error: ") && bad.stderr.contains("50257"), bad.stderr)
     }
 }

@@ -52,6 +52,32 @@ final class GPTTests: XCTestCase {
         XCTAssertGreaterThan(numeric.map(abs).max()!, 1e-3)
     }
 
+    /// The general backward pass (per-position loss weights, as for masked SFT, plus a gradient arriving at
+    /// the final hidden states, as from a reward or value head) against finite differences.
+    func testWeightedLossAndHiddenStateGradientMatchFiniteDifferences() throws {
+        let model = try makeModel(tiny, seed: 43)
+        let b = 1, t = 6
+        let tokens: [Int32] = [1, 5, 2, 0, 6, 3], targets: [Int32] = [5, 2, 0, 6, 3, 4]
+        let weights: [Float] = [0, 0, 0.5, 0.25, 0, 1]
+        let hiddenGradient = randomValues(b * t * tiny.width, seed: 9)
+        try model.forward(tokens: tokens, targets: targets, batch: b, time: t)
+        let reference = ReferenceGPT(config: tiny)
+        let parameters = model.parameters.array.map(Double.init)
+        let hidden = reference.hiddenStates(parameters: parameters, tokens: tokens, batch: b, time: t)
+        assertClose(Array(model.hiddenState(row: 4)), hidden[4].map(Float.init), absolute: 1e-5, relative: 1e-5)
+        model.zeroGradients()
+        model.backward(positionWeights: weights, hiddenGradient: hiddenGradient)
+        let numeric = finiteDifferenceGradient(of: parameters) {
+            reference.objective(parameters: $0, tokens: tokens, targets: targets, weights: weights.map(Double.init),
+                                hiddenGradient: hiddenGradient.map(Double.init), batch: b, time: t)
+        }
+        let analytic = model.gradients.array.map(Double.init)
+        for tensor in model.layout.tensors {
+            let range = tensor.offset..<(tensor.offset + tensor.count)
+            assertClose(Array(analytic[range]), Array(numeric[range]), absolute: 3e-5, relative: 3e-3, tensor.name)
+        }
+    }
+
     func testLossAtInitialisationIsCloseToUniform() throws {
         let config = ModelConfig(vocabularySize: 65, contextLength: 16, layers: 2, heads: 2, width: 32)
         var generator = SeededGenerator(seed: 7)

@@ -15,8 +15,31 @@ struct ReferenceGPT {
 
     /// Mean cross-entropy over the (B, T) targets.
     func loss(parameters p: [Double], tokens: [Int32], targets: [Int32], batch b: Int, time t: Int) -> Double {
-        let c = config.width, h = config.heads, hs = c / h, v = config.vocabularySize
+        let weights = [Double](repeating: 1 / Double(b * t), count: b * t)
+        return objective(parameters: p, tokens: tokens, targets: targets, weights: weights, hiddenGradient: nil, batch: b, time: t)
+    }
+
+    /// sum_i weights[i] * crossEntropy_i + sum_i hiddenGradient[i] . hidden_i, where hidden_i is row i's
+    /// final LayerNorm output (C) and hiddenGradient is (B * T, C) flattened.
+    func objective(parameters p: [Double], tokens: [Int32], targets: [Int32], weights: [Double], hiddenGradient: [Double]?,
+                   batch b: Int, time t: Int) -> Double {
+        let c = config.width, v = config.vocabularySize
+        let hidden = hiddenStates(parameters: p, tokens: tokens, batch: b, time: t)
         var total = 0.0
+        for row in 0..<(b * t) {
+            let logits = linear(hidden[row], p, layout.tokenEmbedding, nil, outputs: v)
+            total -= weights[row] * log(softmax(logits)[Int(targets[row])])
+            if let hiddenGradient {
+                for d in 0..<c { total += hiddenGradient[row * c + d] * hidden[row][d] }
+            }
+        }
+        return total
+    }
+
+    /// Final LayerNorm outputs, one row of C per (b, t).
+    func hiddenStates(parameters p: [Double], tokens: [Int32], batch b: Int, time t: Int) -> [[Double]] {
+        let c = config.width, h = config.heads, hs = c / h
+        var rows: [[Double]] = []
         for bi in 0..<b {
             // x: T rows of C
             var x: [[Double]] = (0..<t).map { pos in
@@ -47,14 +70,9 @@ struct ReferenceGPT {
                     for d in 0..<c { x[i][d] += out[d] }
                 }
             }
-            for i in 0..<t {
-                let normed = layerNorm(x[i], p, layout.finalNormWeight, layout.finalNormBias)
-                let logits = linear(normed, p, layout.tokenEmbedding, nil, outputs: v)
-                let probs = softmax(logits)
-                total -= log(probs[Int(targets[bi * t + i])])
-            }
+            for i in 0..<t { rows.append(layerNorm(x[i], p, layout.finalNormWeight, layout.finalNormBias)) }
         }
-        return total / Double(b * t)
+        return rows
     }
 
     private func linear(_ x: [Double], _ p: [Double], _ weight: Int, _ bias: Int?, outputs: Int) -> [Double] {

@@ -10,6 +10,14 @@ public final class TemporaryDirectory {
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
+    /// With `inMemory`, the directory goes under /dev/shm when that is a writable tmpfs (tests that
+    /// rewrite a file thousands of times run about 10x faster there), else where `init()` puts it.
+    public init(inMemory: Bool) {
+        let base = inMemory && access("/dev/shm", W_OK) == 0 ? "/dev/shm/" : NSTemporaryDirectory()
+        path = base + "minigpt-test-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     public func file(_ name: String) -> String { path + "/" + name }
