@@ -1,3 +1,4 @@
+import Foundation
 import Core
 import Model
 import Tokenizers
@@ -21,6 +22,9 @@ public struct GenerationResult: Equatable, Sendable {
     /// Every sampled id in order, including the one that ended generation (an end-of-text token, or the
     /// token that completed a stop string): what a policy-gradient method scores.
     public var tokens: [Int]
+    /// log p(token) of each sampled token under the model's own distribution: log-softmax of the raw
+    /// logits (temperature 1, before penalties, bias and filters), as PPO needs for the policy's rollouts.
+    public var logProbabilities: [Float]
     /// The text a user sees, as UTF-8 bytes: end-of-text tokens, stop strings and anything after them are
     /// left out. (It may end inside a character when `maxNewTokens` cut a multi-byte character.)
     public var text: [UInt8]
@@ -71,6 +75,7 @@ public final class BatchGenerator {
         var checkers = try requests.map { try StopChecker($0.stop) }
         var history: [[Int]] = []    // tokens the penalties look back over: the cache's window, then the new tokens
         var generated: [[Int]] = Array(repeating: [], count: requests.count)
+        var logProbabilities: [[Float]] = Array(repeating: [], count: requests.count)
         var text: [[UInt8]] = Array(repeating: [], count: requests.count)
         var reasons: [StopReason?] = Array(repeating: nil, count: requests.count)
         let rebuildsBefore = sessions.map(\.rebuildCount)
@@ -85,6 +90,7 @@ public final class BatchGenerator {
             for index in running {
                 let token = samplers[index].sample(logits: sessions[index].logits, recentTokens: history[index])
                 generated[index].append(token)
+                logProbabilities[index].append(Self.logProbability(of: token, in: sessions[index].logits))
                 let step = checkers[index].next(token: token, bytes: try tokenizer.decodeBytes([token]))
                 if !step.emit.isEmpty {
                     text[index].append(contentsOf: step.emit)
@@ -104,9 +110,17 @@ public final class BatchGenerator {
             }
         }
         return requests.indices.map { index in
-            GenerationResult(tokens: generated[index], text: text[index], stopReason: reasons[index]!,
+            GenerationResult(tokens: generated[index], logProbabilities: logProbabilities[index], text: text[index], stopReason: reasons[index]!,
                              contextRebuilds: sessions[index].rebuildCount - rebuildsBefore[index])
         }
+    }
+
+    /// logits[token] - log(sum_i exp(logits[i])), with the maximum subtracted first.
+    static func logProbability(of token: Int, in logits: UnsafeBufferPointer<Float>) -> Float {
+        let largest = VectorMath.max(logits.baseAddress!, logits.count)
+        var total = 0.0
+        for value in logits { total += Foundation.exp(Double(value - largest)) }
+        return logits[token] - largest - Float(Foundation.log(total))
     }
 
     private func validate(_ requests: [GenerationRequest], sessions: [InferenceSession], tokenizer: any Tokenizer) throws {

@@ -180,11 +180,40 @@ public final class InferenceEngine {
         let scores = s.scores.pointer
         let y = s.attOut.pointer + row * c
         for head in 0..<h {
-            // scores (length) = scale * K_h (length, hs) @ q_h;  y_h (hs) = V_h^T (hs, length) @ softmax(scores)
-            Gemv.blas(rows: length, columns: hs, alpha: scale, a: keys + head * hs, lda: c, x: qkv + head * hs, beta: 0, y: scores)
+            let q = qkv + head * hs, out = y + head * hs
+            for t in 0..<length { scores[t] = scale * Self.dot(q, keys + t * c + head * hs, hs) }
             Softmax.inPlace(scores, count: length)
-            Gemv.blas(transpose: true, rows: length, columns: hs, a: values + head * hs, lda: c, x: scores, beta: 0, y: y + head * hs)
+            out.update(repeating: 0, count: hs)
+            for t in 0..<length { Self.addScaled(scores[t], values + t * c + head * hs, into: out, hs) }
         }
+    }
+
+    // Attention's inner loops, here rather than in Core so that they inline (a cross-module call per
+    // 64-element dot product cost 12% of decoding), and on the calling thread (OpenBLAS's threaded sgemv
+    // for these small products lost more than it gained on a shared machine).
+    typealias Vector = SIMD16<Float>
+
+    @inline(__always) private static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = Vector()
+        var i = 0
+        while i + 16 <= n {
+            acc.addProduct(UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self), UnsafeRawPointer(y + i).loadUnaligned(as: Vector.self))
+            i += 16
+        }
+        var total = acc.sum()
+        while i < n { total += x[i] * y[i]; i += 1 }
+        return total
+    }
+
+    /// y += a * x
+    @inline(__always) private static func addScaled(_ a: Float, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 16 <= n {
+            let sum = UnsafeRawPointer(y + i).loadUnaligned(as: Vector.self) + a * UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: sum, as: Vector.self)
+            i += 16
+        }
+        while i < n { y[i] += a * x[i]; i += 1 }
     }
 
     /// Causal attention of a chunk of `rows` consecutive positions `start ..< start + rows` of one sequence,

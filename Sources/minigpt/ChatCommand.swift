@@ -61,6 +61,7 @@ struct ChatCommand: ParsableCommand {
                 failed = true
             }
         }
-        if failed { throw ExitCode.failure }
+        // Each failed turn already printed its one "Error:" line; only the status is left to report.
+        if failed { Foundation.exit(ExitCode.failure.rawValue) }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Core
 import Generation
 import Model
@@ -35,6 +36,10 @@ final class BatchGeneratorTests: XCTestCase {
             XCTAssertEqual(try tokenizer.decodeBytes(batched[index].tokens).prefix(batched[index].text.count), batched[index].text[...])
         }
         XCTAssertEqual(batched.map(\.tokens.count)[0...1], [40, 7])
+        for result in batched {
+            XCTAssertEqual(result.logProbabilities.count, result.tokens.count)
+            XCTAssertTrue(result.logProbabilities.allSatisfy { $0 <= 0 && $0.isFinite })
+        }
         XCTAssertEqual(batched[0].stopReason, .maxNewTokens)
         XCTAssertGreaterThan(batched[0].contextRebuilds, 0)
         // The same seeds reproduce the run; a different seed changes it.
@@ -52,11 +57,13 @@ final class BatchGeneratorTests: XCTestCase {
         let result = try BatchGenerator(model: model, keepOnOverflow: 16).generate(
             [GenerationRequest(prompt: prompt, sampling: .greedy, stop: StopCondition(maxNewTokens: 30))], tokenizer: tokenizer)[0]
         var tokens = prompt
-        for expected in result.tokens {
+        for (expected, logProbability) in zip(result.tokens, result.logProbabilities) {
             let window = Array(tokens.suffix(16))
             try model.forward(tokens: window.map(Int32.init), batch: 1, time: window.count)
             let logits = Array(model.logits(row: window.count - 1))
             XCTAssertEqual(expected, logits.indices.max { logits[$0] < logits[$1] })
+            let normaliser = log(logits.map { exp(Double($0)) }.reduce(0, +))
+            XCTAssertEqual(Double(logProbability), Double(logits[expected]) - normaliser, accuracy: 1e-4)
             tokens.append(expected)
         }
     }
