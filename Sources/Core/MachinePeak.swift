@@ -5,14 +5,14 @@ import Foundation
 /// chains (enough to cover FMA latency) run for a fixed count; each FMA lane is 2 FLOPs.
 /// This is the peak that MFU figures are quoted against, so they refer to the machine they ran on.
 public enum MachinePeak {
-    /// FLOP/s of `threads` threads running FMAs flat out (best of three runs of ~20 ms each: long enough
-    /// that waking the other threads does not count).
-    public static func measureFLOPS(threads: Int) -> Double {
+    /// FLOP/s of `threads` threads running FMAs flat out, best of three runs of `iterations` loop trips
+    /// each (10M is ~20 ms on this machine kind; runs must stay well above the 40-300 us it takes to wake
+    /// the other threads, or the multi-thread figure comes out low).
+    public static func measureFLOPS(threads: Int, iterations: Int = 10_000_000) -> Double {
         var best = 0.0
         for _ in 0..<3 {
             let clock = ContinuousClock()
             let start = clock.now
-            let iterations = 10_000_000
             DispatchQueue.concurrentPerform(iterations: max(1, threads)) { _ in
                 blackHole(fmaChains(iterations))
             }

@@ -114,7 +114,7 @@ struct TrainCommand: ParsableCommand {
         Console.status("data: \(formatCount(trainer.data.train.count)) training tokens, \(formatCount(trainer.data.validation.count)) validation tokens; "
                        + "\(trainer.tokensPerStep) tokens/step, \(ComputeThreads.count) threads")
         trainer.nonFinitePolicy = onNonfinite
-        trainer.peakFLOPS = MachinePeak.measureFLOPS(threads: ComputeThreads.count)
+        trainer.peakFLOPS = MachinePeak.measureFLOPS(threads: ComputeThreads.count, iterations: 2_000_000)
         Console.status(String(format: "measured FP32 peak of %d threads: %.0f GFLOP/s (MFU is quoted against it)",
                               ComputeThreads.count, trainer.peakFLOPS! / 1e9))
         let started = Date()
