@@ -29,16 +29,8 @@ public struct RewardConfig: Codable, Equatable, Sendable {
     }
 
     var trainConfig: TrainConfig {
-        var config = TrainConfig()
-        config.batchSize = batchSize
-        config.steps = maxSteps
-        config.learningRate = learningRate
-        config.minLearningRate = learningRate / 10
-        config.warmupSteps = warmupSteps
-        config.weightDecay = weightDecay
-        config.gradientClip = gradientClip
-        config.seed = seed
-        return config
+        TrainConfig(batchSize: batchSize, steps: maxSteps, learningRate: learningRate, warmupSteps: warmupSteps,
+                    weightDecay: weightDecay, gradientClip: gradientClip, seed: seed)
     }
 }
 

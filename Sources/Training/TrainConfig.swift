@@ -24,6 +24,19 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// A short fine-tuning run's settings: the given sizes and rates, cosine decay to a tenth of the peak.
+    public init(batchSize: Int, steps: Int, learningRate: Float, warmupSteps: Int, weightDecay: Float,
+                gradientClip: Float, seed: UInt64) {
+        self.batchSize = batchSize
+        self.steps = steps
+        self.learningRate = learningRate
+        minLearningRate = learningRate / 10
+        self.warmupSteps = warmupSteps
+        self.weightDecay = weightDecay
+        self.gradientClip = gradientClip
+        self.seed = seed
+    }
+
     public func validate() throws {
         func positive(_ name: String, _ value: Int) throws {
             guard value > 0 else { throw TrainingError.invalidConfig("\(name) must be positive, got \(value)") }
