@@ -11,8 +11,8 @@ func startMinigpt(_ arguments: [String], logDirectory: String) throws -> Process
     process.executableURL = runner.deletingLastPathComponent().appendingPathComponent("minigpt")
     process.arguments = arguments
     let stdout = logDirectory + "/stdout.txt", stderr = logDirectory + "/stderr.txt"
-    FileManager.default.createFile(atPath: stdout, contents: nil)
-    FileManager.default.createFile(atPath: stderr, contents: nil)
+    _ = FileManager.default.createFile(atPath: stdout, contents: nil)
+    _ = FileManager.default.createFile(atPath: stderr, contents: nil)
     process.standardOutput = FileHandle(forWritingAtPath: stdout)
     process.standardError = FileHandle(forWritingAtPath: stderr)
     process.standardInput = FileHandle.nullDevice
