@@ -51,7 +51,7 @@ extension PPOPolicyStep {
     public static func lossAndBackward(model: GPT, valueHead: ValueHead, tokens: [Int32], targets: [Int32], mask: [Bool],
                                        batch: Int, time: Int, oldLogProbs: [Double], advantages: [Double],
                                        oldValues: [Double], returns: [Double], clip: Double, valueClip: Double,
-                                       valueCoefficient: Double) throws -> (policyLoss: Double, valueLoss: Double, clipFraction: Double) {
+                                       valueCoefficient: Double) throws -> PPOMinibatchStats {
         let all = try logProbs(model: model, tokens: tokens, targets: targets, batch: batch, time: time)
         let positions = mask.indices.filter { mask[$0] }
         let policy = PPOMath.clippedPolicyLoss(logProbs: positions.map { all[$0] }, oldLogProbs: oldLogProbs,
@@ -64,6 +64,17 @@ extension PPOPolicyStep {
         valueHead.backward(model: model, rows: positions, dValues: value.gradient.map { $0 * valueCoefficient },
                            hiddenGradient: &hiddenGradient)
         model.backward(positionWeights: weights, hiddenGradient: hiddenGradient)
-        return (policy.loss, value.loss, policy.clipFraction)
+        let logRatios = zip(positions, oldLogProbs).map { all[$0.0] - $0.1 }
+        let approxKL = 0.5 * logRatios.map { $0 * $0 }.reduce(0, +) / Double(max(logRatios.count, 1))
+        return PPOMinibatchStats(policyLoss: policy.loss, valueLoss: value.loss, clipFraction: policy.clipFraction, approxKL: approxKL)
     }
+}
+
+/// What one PPO minibatch update measured.
+public struct PPOMinibatchStats: Equatable, Sendable {
+    public var policyLoss: Double
+    public var valueLoss: Double
+    public var clipFraction: Double
+    /// 0.5 mean (log pi - log pi_old)^2 before the update.
+    public var approxKL: Double
 }

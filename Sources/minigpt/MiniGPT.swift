@@ -11,6 +11,7 @@ struct MiniGPT: ParsableCommand {
             DataCommand.self,
             SFTCommand.self,
             RewardCommand.self,
+            PPOCommand.self,
             GenerateCommand.self,
             ChatCommand.self,
             EvalCommand.self,
