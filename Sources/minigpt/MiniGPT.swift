@@ -12,6 +12,7 @@ struct MiniGPT: ParsableCommand {
             SFTCommand.self,
             RewardCommand.self,
             PPOCommand.self,
+            PipelineCommand.self,
             GenerateCommand.self,
             ChatCommand.self,
             EvalCommand.self,

@@ -77,7 +77,7 @@ struct PPOCommand: ParsableCommand {
         let stages = try PPOStages(policy: policy, reference: reference ?? policy, reward: reward, data: data)
         let started = Date()
         let trainer = try stages.trainer(config: ppo.config)
-        let result = try trainer.run { Console.status(PPOLogLine.describe($0)) }
+        let result = try trainer.run { Console.status(PPOLogFormat.line($0)) }
         try stages.save(trainer: trainer, result: result, to: out, metadata: ["policy": policy, "reward": reward])
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); policy in \(out)")
         let last = result.logs.last!
@@ -97,8 +97,8 @@ struct PPOStages {
     let heldOut: [PromptRecord]
 
     init(policy policyDirectory: String, reference referenceDirectory: String, reward rewardDirectory: String, data: String) throws {
-        (policy, tokenizer) = try loadStage(policyDirectory)
-        (reference, _) = try loadStage(referenceDirectory)
+        (policy, tokenizer) = try StageDirectory.load(policyDirectory)
+        (reference, _) = try StageDirectory.load(referenceDirectory)
         guard FileManager.default.fileExists(atPath: rewardDirectory) else { throw AlignmentError.missingDirectory(rewardDirectory) }
         let (reward, rewardTokenizer) = try RewardModel.load(rewardDirectory)
         self.reward = reward
@@ -130,14 +130,4 @@ struct PPOStages {
 struct PPOReport: Codable {
     var config: PPOConfig
     var result: PPOResult
-}
-
-enum PPOLogLine {
-    static func describe(_ log: PPOIterationLog) -> String {
-        var line = String(format: "iter %d | rm %.3f | kl %.3f (beta %.3f) | entropy %.3f | approx-kl %.4f | clip %.3f | pg %.4f | vf %.4f | len %.1f | %.1fs",
-                          log.iteration, log.rewardScore, log.kl, log.klCoefficient, log.entropy, log.approxKL, log.clipFraction,
-                          log.policyLoss, log.valueLoss, log.responseLength, log.seconds)
-        if let gold = log.gold { line += String(format: " | gold %.3f", gold) }
-        return line
-    }
 }

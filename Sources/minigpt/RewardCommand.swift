@@ -54,7 +54,7 @@ struct RewardTrainCommand: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         try refuseToOverwriteModel(out)
-        let (backbone, tokenizer) = try loadStage(`init`)
+        let (backbone, tokenizer) = try StageDirectory.load(`init`)
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         let train = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
         let validation = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)

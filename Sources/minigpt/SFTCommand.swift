@@ -48,7 +48,7 @@ struct SFTCommand: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         try refuseToOverwriteModel(out)
-        let (model, tokenizer) = try loadStage(base)
+        let (model, tokenizer) = try StageDirectory.load(base)
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         let train = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
         let validation = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftValidation)
@@ -86,17 +86,6 @@ struct SFTReport: Codable {
     var result: SFTResult
     var base: GoldReport
     var sft: GoldReport
-}
-
-/// Loads a stage's model directory (or a training run's latest checkpoint), with a one-line error when
-/// it is missing or incomplete.
-func loadStage(_ directory: String) throws -> (model: GPT, tokenizer: any Tokenizer) {
-    let files = (try? Checkpoints.resolve(directory)) ?? directory
-    for file in [ModelDirectory.configFile, ModelDirectory.weightsFile, ModelDirectory.tokenizerFile]
-    where !FileManager.default.fileExists(atPath: files + "/" + file) {
-        throw AlignmentError.missingDirectory(directory)
-    }
-    return try ModelDirectory.load(directory)
 }
 
 /// Refuses an output directory that already holds a model, so nothing is overwritten.

@@ -1,0 +1,170 @@
+import Core
+import Foundation
+import Generation
+import Model
+import Tokenizers
+import Training
+
+/// What one pipeline run produced: the comparison of its stages and every curve the report plots.
+public struct PipelineResult: Codable, Sendable {
+    public struct PretrainingPoint: Codable, Sendable {
+        public var step: Int
+        public var trainLoss: Float
+        public var validationLoss: Float?
+    }
+
+    public var config: PipelineConfig
+    /// base, SFT and PPO on the held-out prompts.
+    public var stages: [StageSummary]
+    /// Wall-clock seconds per stage, in order.
+    public var timings: [StageTiming]
+    /// Empty when the run started from an existing base model.
+    public var pretraining: [PretrainingPoint]
+    public var sft: SFTResult
+    public var reward: RewardResult
+    public var ppo: PPOResult
+}
+
+public struct StageTiming: Codable, Sendable {
+    public var stage: String
+    public var seconds: Double
+}
+
+/// `minigpt pipeline`: instruction data -> tokenizer and pretrained base (or an existing base) -> SFT ->
+/// reward model -> PPO -> evaluation of base, SFT and PPO on the held-out prompts. Every stage writes an
+/// ordinary model directory under `directory` (data, base, sft, rm, ppo), so each can be inspected, chatted
+/// with or rerun with the single-stage commands.
+public final class AlignmentPipeline {
+    public let config: PipelineConfig
+    public let directory: String
+    /// An existing base model (its tokenizer must hold the chat markers); nil pretrains one.
+    public let baseDirectory: String?
+    /// An existing instruction data directory; nil generates one from `config.data`.
+    public let dataDirectory: String?
+
+    public init(config: PipelineConfig, directory: String, baseDirectory: String? = nil, dataDirectory: String? = nil) throws {
+        try config.validate()
+        self.config = config
+        self.directory = directory
+        self.baseDirectory = baseDirectory
+        self.dataDirectory = dataDirectory
+    }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    public func run(log: (String) -> Void) throws -> PipelineResult {
+        var timings: [StageTiming] = []
+        func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
+            log("== \(stage)")
+            let started = Date()
+            let value = try body()
+            timings.append(StageTiming(stage: stage, seconds: Date().timeIntervalSince(started)))
+            return value
+        }
+        try ModelDirectory.createDirectory(directory)
+        let data = try dataDirectory ?? timed("data") {
+            var generator = InstructDataGenerator(config: config.data)
+            try generator.write(to: path("data"))
+            return path("data")
+        }
+        let sftTrain = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
+        let sftValidation = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftValidation)
+        let pairsTrain = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
+        let pairsValidation = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)
+        let ppoPrompts = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.ppoPrompts)
+        let heldOut = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.heldOutPrompts)
+
+        var pretrainingCurve: [PipelineResult.PretrainingPoint] = []
+        let base = try baseDirectory ?? timed("pretraining") {
+            try pretrain(data: data, sftTrain: sftTrain, pairsTrain: pairsTrain, log: log) { pretrainingCurve.append($0) }
+        }
+
+        let (sftModel, tokenizer) = try StageDirectory.load(base)
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let sft = try timed("SFT") { () throws -> SFTResult in
+            let tuner = try SupervisedFineTuner(model: sftModel, encoder: encoder, train: sftTrain, validation: sftValidation, config: config.sft)
+            let result = try tuner.run { log(String(format: "sft step %d | val %.4f", $0.step, $0.validationLoss)) }
+            try ModelDirectory.save(model: sftModel, tokenizer: tokenizer, to: path("sft"), metadata: ["stage": "sft", "best_step": "\(result.bestStep)"])
+            try JSONL.write(result.curve, to: path("sft") + "/sft_metrics.jsonl")
+            return result
+        }
+
+        let rewardModel = try RewardModel(backbone: try StageDirectory.load(path("sft")).model)
+        let reward = try timed("reward model") { () throws -> RewardResult in
+            let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairsTrain, validation: pairsValidation, config: config.reward)
+            let result = try trainer.run {
+                log(String(format: "rm step %d | val loss %.4f | val accuracy %.3f", $0.step, $0.validation.loss, $0.validation.accuracy))
+            }
+            try rewardModel.save(tokenizer: tokenizer, to: path("rm"), metadata: ["best_step": "\(result.bestStep)"])
+            try JSONL.write(result.curve, to: path("rm") + "/reward_metrics.jsonl")
+            return result
+        }
+
+        let policy = try StageDirectory.load(path("sft")).model
+        let reference = try StageDirectory.load(path("sft")).model
+        let ppo = try timed("PPO") { () throws -> PPOResult in
+            let trainer = try PPOTrainer(policy: policy, reference: reference, reward: rewardModel, encoder: encoder,
+                                         prompts: ppoPrompts, heldOut: heldOut, config: config.ppo)
+            let result = try trainer.run(goldMaxNewTokens: config.evaluationMaxNewTokens) { log(PPOLogFormat.line($0)) }
+            try ModelDirectory.save(model: policy, tokenizer: tokenizer, to: path("ppo"), metadata: ["stage": "ppo"])
+            try JSONL.write(result.logs, to: path("ppo") + "/ppo_metrics.jsonl")
+            return result
+        }
+
+        let stages = try timed("evaluation") { () throws -> [StageSummary] in
+            let baseModel = try StageDirectory.load(base).model
+            return try [("base", baseModel), ("SFT", reference), ("PPO", policy)].map { name, model in
+                try StageEvaluation.summarize(name: name, model: model, sft: reference, reward: rewardModel, encoder: encoder,
+                                              heldOut: heldOut, maxNewTokens: config.evaluationMaxNewTokens,
+                                              klSamplesPerPrompt: config.klSamplesPerPrompt, seed: config.ppo.seed)
+            }
+        }
+        return PipelineResult(config: config, stages: stages, timings: timings, pretraining: pretrainingCurve,
+                              sft: sft, reward: reward, ppo: ppo)
+    }
+
+    /// Trains the BPE tokenizer (with the chat markers) and pretrains the base model on `pretrain.txt`;
+    /// returns the base's run directory.
+    func pretrain(data: String, sftTrain: [Demonstration], pairsTrain: [PreferencePair], log: (String) -> Void,
+                  curve: (PipelineResult.PretrainingPoint) -> Void) throws -> String {
+        let pretrainText = try TextFile.read(data + "/" + InstructFiles.pretrainText)
+        let tokenizer = try Self.trainTokenizer(pretrainText: pretrainText, sftTrain: sftTrain, pairsTrain: pairsTrain, config: config)
+        try TokenizerFile.save(tokenizer, to: path("tokenizer.json"))
+        let tokens = tokenizer.encode(pretrainText).map(Int32.init)
+        let modelConfig = ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: config.contextLength, layers: config.layers,
+                                      heads: config.heads, width: config.width)
+        let trainingData = try TrainingData(tokens: tokens, validationFraction: config.pretraining.validationFraction, contextLength: config.contextLength)
+        let trainer = try Trainer(modelConfig: modelConfig, tokenizer: tokenizer, data: trainingData, config: config.pretraining, runDirectory: path("base"))
+        log("base: \(trainer.model.parameterCount) parameters, \(tokens.count) pretraining tokens")
+        try trainer.run { report in
+            guard let validation = report.validationLoss else { return }
+            log(String(format: "pretrain step %d | loss %.4f | val %.4f", report.step, report.trainLoss, validation))
+            curve(PipelineResult.PretrainingPoint(step: report.step, trainLoss: report.trainLoss, validationLoss: validation))
+        }
+        return path("base")
+    }
+
+    /// A byte-level BPE over the pretraining text plus the text (not the markers) of the training prompts
+    /// and responses, so instruction words are whole tokens; the chat template's markers are special tokens.
+    /// Held-out files are never read.
+    static func trainTokenizer(pretrainText: String, sftTrain: [Demonstration], pairsTrain: [PreferencePair],
+                               config: PipelineConfig) throws -> BPETokenizer {
+        var corpus = [Array(pretrainText.utf8)]
+        for demo in sftTrain { corpus += [Array(demo.prompt.utf8), Array(demo.response.utf8)] }
+        for pair in pairsTrain { corpus += [Array(pair.prompt.utf8), Array(pair.chosen.utf8), Array(pair.rejected.utf8)] }
+        let specials = ChatTemplate.specialTokens.filter { $0 != BPETokenizer.endOfText }
+        return try BPETrainer.train(corpus: corpus, vocabularySize: config.tokenizerVocabulary, pattern: config.tokenizerPattern,
+                                    specialTokens: specials).tokenizer
+    }
+}
+
+/// The one-line form of a PPO log line, shared by `minigpt ppo` and the pipeline.
+public enum PPOLogFormat {
+    public static func line(_ log: PPOIterationLog) -> String {
+        var line = String(format: "ppo iter %d | rm %.3f | kl %.3f (beta %.3f) | entropy %.3f | approx-kl %.4f | clip %.3f | pg %.4f | vf %.4f | len %.1f | %.1fs",
+                          log.iteration, log.rewardScore, log.kl, log.klCoefficient, log.entropy, log.approxKL, log.clipFraction,
+                          log.policyLoss, log.valueLoss, log.responseLength, log.seconds)
+        if let gold = log.gold { line += String(format: " | gold %.3f", gold) }
+        return line
+    }
+}

@@ -1,0 +1,101 @@
+import Core
+import Foundation
+
+/// Writes a pipeline run's report: `report.md` (timings, the comparison table, each stage's numbers, the
+/// plots and sample answers), `report.json` (everything in it as data) and `plots/*.svg`.
+public enum PipelineReport {
+    public static func write(_ result: PipelineResult, to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory + "/plots", withIntermediateDirectories: true)
+        for (name, plot) in plots(result) {
+            try AtomicFile.write(plot.render(), to: directory + "/plots/" + name)
+        }
+        let json = JSONEncoder()
+        json.outputFormatting = [.prettyPrinted, .sortedKeys]
+        json.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try AtomicFile.write(try json.encode(result), to: directory + "/report.json")
+        try AtomicFile.write(markdown(result), to: directory + "/report.md")
+    }
+
+    /// The SVG plots by file name.
+    static func plots(_ result: PipelineResult) -> [(String, SVGLinePlot)] {
+        var plots: [(String, SVGLinePlot)] = []
+        if !result.pretraining.isEmpty {
+            plots.append(("pretraining.svg", SVGLinePlot(
+                title: "Pretraining loss", xLabel: "step", yLabel: "cross-entropy (nats)",
+                series: [PlotSeries(name: "train", points: result.pretraining.map { (Double($0.step), Double($0.trainLoss)) }),
+                         PlotSeries(name: "validation", points: result.pretraining.compactMap { p in p.validationLoss.map { (Double(p.step), Double($0)) } })])))
+        }
+        let sftCurve = result.sft.curve
+        plots.append(("sft.svg", SVGLinePlot(
+            title: "SFT loss on response tokens", xLabel: "step", yLabel: "cross-entropy (nats)",
+            series: [PlotSeries(name: "train", points: sftCurve.compactMap { p in p.trainLoss.map { (Double(p.step), Double($0)) } }),
+                     PlotSeries(name: "validation (held out)", points: sftCurve.map { (Double($0.step), $0.validationLoss) })])))
+        let rewardCurve = result.reward.curve
+        plots.append(("reward_model.svg", SVGLinePlot(
+            title: "Reward model on held-out pairs", xLabel: "step", yLabel: "loss / accuracy",
+            series: [PlotSeries(name: "train loss", points: rewardCurve.compactMap { p in p.trainLoss.map { (Double(p.step), Double($0)) } }),
+                     PlotSeries(name: "val loss", points: rewardCurve.map { (Double($0.step), $0.validation.loss) }),
+                     PlotSeries(name: "val accuracy", points: rewardCurve.map { (Double($0.step), $0.validation.accuracy) })])))
+        let logs = result.ppo.logs
+        let gold = [(0.0, result.ppo.initialGold)] + logs.compactMap { log in log.gold.map { (Double(log.iteration), $0) } }
+        plots.append(("ppo_reward.svg", SVGLinePlot(
+            title: "PPO: reward-model score of rollouts and held-out gold score", xLabel: "iteration", yLabel: "score",
+            series: [PlotSeries(name: "RM score", points: logs.map { (Double($0.iteration), $0.rewardScore) }),
+                     PlotSeries(name: "gold (held out)", points: gold)])))
+        plots.append(("ppo_kl.svg", SVGLinePlot(
+            title: "PPO: KL to the SFT reference per response", xLabel: "iteration", yLabel: "nats",
+            series: [PlotSeries(name: "KL", points: logs.map { (Double($0.iteration), $0.kl) }),
+                     PlotSeries(name: "target", points: logs.map { (Double($0.iteration), result.config.ppo.klTarget) }),
+                     PlotSeries(name: "approx-KL x 100", points: logs.map { (Double($0.iteration), $0.approxKL * 100) })])))
+        plots.append(("ppo_policy.svg", SVGLinePlot(
+            title: "PPO: entropy, clip fraction and beta", xLabel: "iteration", yLabel: "value",
+            series: [PlotSeries(name: "entropy", points: logs.map { (Double($0.iteration), $0.entropy) }),
+                     PlotSeries(name: "clip fraction", points: logs.map { (Double($0.iteration), $0.clipFraction) }),
+                     PlotSeries(name: "beta x 10", points: logs.map { (Double($0.iteration), $0.klCoefficient * 10) })])))
+        return plots
+    }
+
+    static func markdown(_ result: PipelineResult) -> String {
+        let config = result.config
+        let f3 = { (x: Double) in String(format: "%.3f", x) }
+        var md = "# Alignment pipeline report\n\n"
+        md += "Base model: \(config.layers) layers, \(config.heads) heads, width \(config.width), context \(config.contextLength), "
+        md += "BPE vocabulary \(config.tokenizerVocabulary). Data seed \(config.data.seed).\n\n"
+        md += "## Held-out comparison\n\n"
+        md += "Greedy replies to the \(result.stages.first?.samples.count ?? 0) held-out prompts (values never seen in training). "
+        md += "Gold: the scripted judge's mean score x 100. RM: the reward model's mean score of the same replies. "
+        md += "KL to SFT: mean over sampled replies of sum_t log p(a_t) - log p_SFT(a_t) (nats per reply).\n\n"
+        md += AlignmentReport.comparisonTable(result.stages) + "\n"
+        if let sft = result.stages.first(where: { $0.name == "SFT" }), let ppo = result.stages.first(where: { $0.name == "PPO" }) {
+            md += String(format: "PPO - SFT: %+.1f gold points, with a KL to SFT of %.3f nats (target %.2f).\n\n",
+                         (ppo.goldScore - sft.goldScore) * 100, ppo.klToSFT ?? .nan, config.ppo.klTarget)
+        }
+        md += "## Time\n\n| stage | seconds |\n|---|---|\n"
+        for timing in result.timings { md += "| \(timing.stage) | \(String(format: "%.1f", timing.seconds)) |\n" }
+        md += String(format: "| total | %.1f |\n\n", result.timings.reduce(0) { $0 + $1.seconds })
+
+        if !result.pretraining.isEmpty {
+            md += "## Pretraining\n\n![pretraining loss](plots/pretraining.svg)\n\n"
+        }
+        md += "## SFT\n\n"
+        md += "Best validation loss \(f3(result.sft.bestValidationLoss)) at step \(result.sft.bestStep) "
+        md += result.sft.stoppedAtPlateau ? "(stopped at the plateau).\n\n" : "(step limit reached).\n\n"
+        md += "![SFT loss](plots/sft.svg)\n\n"
+        let best = result.reward.best
+        md += "## Reward model\n\n"
+        md += "Held-out pairwise accuracy **\(f3(best.accuracy))**, mean chosen \(f3(best.meanChosen)), mean rejected \(f3(best.meanRejected)), "
+        md += "margin \(f3(best.margin)) (best step \(result.reward.bestStep)).\n\n"
+        md += "| rejected answer's failure | accuracy |\n|---|---|\n"
+        for (failure, accuracy) in best.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
+        md += "\n![reward model](plots/reward_model.svg)\n\n"
+        md += "## PPO\n\n"
+        if let last = result.ppo.logs.last {
+            md += "\(result.ppo.logs.count) iterations of \(config.ppo.rollouts) rollouts. Last iteration: RM score \(f3(last.rewardScore)), "
+            md += "KL \(f3(last.kl)) (beta \(f3(last.klCoefficient)), target \(String(format: "%.2f", config.ppo.klTarget))), "
+            md += "entropy \(f3(last.entropy)), clip fraction \(f3(last.clipFraction)).\n\n"
+        }
+        md += "![PPO reward](plots/ppo_reward.svg)\n\n![PPO KL](plots/ppo_kl.svg)\n\n![PPO policy](plots/ppo_policy.svg)\n\n"
+        md += "## Sample answers\n\n" + AlignmentReport.sampleTable(result.stages, count: 12) + "\n"
+        return md
+    }
+}

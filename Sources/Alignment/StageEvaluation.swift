@@ -1,0 +1,49 @@
+import Foundation
+import Generation
+import Model
+import Tokenizers
+
+/// Scores one model on the held-out prompts for the pipeline's comparison table: the gold judge on its
+/// greedy replies, the reward model's mean score on the same replies, and the KL to the SFT model.
+public enum StageEvaluation {
+    public static func summarize(name: String, model: GPT, sft: GPT, reward: RewardModel, encoder: ChatEncoder,
+                                 heldOut: [PromptRecord], maxNewTokens: Int, klSamplesPerPrompt: Int, seed: UInt64) throws -> StageSummary {
+        let gold = try GoldEvaluation.evaluate(model: model, encoder: encoder, prompts: heldOut, maxNewTokens: maxNewTokens)
+        let pad = Int32(encoder.template.endOfTextID)
+        var rewardTotal = 0.0
+        for start in stride(from: 0, to: gold.samples.count, by: 16) {
+            let chunk = gold.samples[start..<min(start + 16, gold.samples.count)]
+            let sequences = try chunk.map { try encoder.exchange(prompt: $0.prompt, response: $0.response).map(Int32.init) }
+            rewardTotal += try reward.scores(sequences, pad: pad).reduce(0) { $0 + Double($1) }
+        }
+        let kl = try klToReference(model: model, reference: sft, encoder: encoder, prompts: heldOut.map(\.prompt),
+                                   samplesPerPrompt: klSamplesPerPrompt, maxNewTokens: maxNewTokens, seed: seed)
+        return StageSummary(name: name, goldScore: gold.meanScore, rewardScore: rewardTotal / Double(gold.samples.count),
+                            klToSFT: kl, exactMatch: gold.exactMatch, samples: gold.samples)
+    }
+
+    /// Monte-Carlo KL(model || reference) per reply: the mean over replies sampled from `model` (temperature
+    /// 1, chat markers banned as in rollouts) of sum_t log p_model(a_t) - log p_reference(a_t). It is exactly 0
+    /// when the two models are the same.
+    public static func klToReference(model: GPT, reference: GPT, encoder: ChatEncoder, prompts: [String], samplesPerPrompt: Int,
+                                     maxNewTokens: Int, seed: UInt64) throws -> Double {
+        var bias: [Int: Float] = [:]
+        for id in encoder.template.bannedInReply { bias[id] = -.infinity }
+        let stop = StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID)
+        let promptTokens = try prompts.flatMap { prompt in Array(repeating: try encoder.prompt(prompt), count: samplesPerPrompt) }
+        let requests = promptTokens.enumerated().map { index, prompt in
+            GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, logitBias: bias, seed: seed &+ UInt64(index)), stop: stop)
+        }
+        let results = try BatchGenerator(model: model).generate(requests, tokenizer: encoder.tokenizer)
+        let pad = Int32(encoder.template.endOfTextID)
+        var total = 0.0
+        for start in stride(from: 0, to: results.count, by: 16) {
+            let range = start..<min(start + 16, results.count)
+            let batch = ResponseBatch(prompts: range.map { promptTokens[$0] }, responses: range.map { results[$0].tokens }, pad: pad)
+            let own = try batch.logProbs(model)
+            let referenceLogProbs = try batch.logProbs(reference)
+            for (a, b) in zip(own, referenceLogProbs) { total += PPOMath.tokenKL(logProbs: a, referenceLogProbs: b).reduce(0, +) }
+        }
+        return total / Double(results.count)
+    }
+}

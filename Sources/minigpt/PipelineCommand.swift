@@ -1,0 +1,49 @@
+import Alignment
+import ArgumentParser
+import Core
+import Foundation
+
+struct PipelineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "Run every alignment stage end to end: data, pretraining, SFT, reward model, PPO, then a report.",
+        discussion: """
+        Writes into --out: data/ (unless --data), tokenizer.json and base/ (unless --base), sft/, rm/, ppo/ (each \
+        an ordinary model directory), report.md with plots/*.svg, and report.json. The report compares the base, \
+        SFT and PPO models on the held-out prompts: gold score, reward-model score, KL to SFT and exact match per \
+        task family. --quick shrinks every stage so the whole run takes well under a minute (for CI); its numbers \
+        only show that the stages run.
+        """
+    )
+
+    @Option(help: "Output directory (must not exist yet, or be empty).") var out: String
+    @Flag(help: "A small, fast configuration of every stage.") var quick = false
+    @Option(help: "Start from this base model instead of pretraining one (its tokenizer must hold the chat markers).") var base: String?
+    @Option(help: "Use this instruction data directory instead of generating one.") var data: String?
+    @Option(help: "Seed of the generated instruction data.") var dataSeed: UInt64?
+    @OptionGroup var threadOptions: ThreadOptions
+
+    var pipelineConfig: PipelineConfig {
+        var config = quick ? PipelineConfig.quick : PipelineConfig.full
+        if let dataSeed { config.data.seed = dataSeed }
+        return config
+    }
+
+    func validate() throws { try pipelineConfig.validate() }
+
+    func run() throws {
+        try threadOptions.apply()
+        if let contents = try? FileManager.default.contentsOfDirectory(atPath: out), !contents.isEmpty {
+            throw ValidationError("\(out) is not empty; choose a new --out so no earlier run is overwritten")
+        }
+        for directory in [base, data].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: directory) {
+            throw ValidationError("\(directory) does not exist")
+        }
+        let started = Date()
+        let pipeline = try AlignmentPipeline(config: pipelineConfig, directory: out, baseDirectory: base, dataDirectory: data)
+        let result = try pipeline.run { Console.status($0) }
+        try PipelineReport.write(result, to: out)
+        Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); report in \(out)/report.md")
+        Console.out(AlignmentReport.comparisonTable(result.stages))
+    }
+}
