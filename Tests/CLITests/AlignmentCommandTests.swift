@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import TestSupport
 import XCTest
 
@@ -38,6 +41,33 @@ final class AlignmentCommandTests: XCTestCase {
         XCTAssertTrue(rmResult.stdout.contains("held-out pairs: accuracy"), rmResult.stdout)
         let score = try run(["reward", "score", "--model", rm, "--prompt", "What is 2 + 3?", "--response", "5"])
         XCTAssertNotNil(Float(score.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), score.stdout)
+        let ppo = directory.file("ppo")
+        let ppoResult = try run(["ppo", "--policy", sft, "--reward", rm, "--data", data, "--out", ppo, "--iterations", "3",
+                                 "--rollouts", "4", "--minibatch", "2", "--max-new-tokens", "4", "--gold-every", "2", "--threads", "1"])
+        XCTAssertTrue(ppoResult.stdout.contains("held-out gold score: sft"), ppoResult.stdout)
+        let logLines = try String(contentsOfFile: ppo + "/ppo_metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(logLines.count, 3)
+        for key in ["rm_score", "kl", "kl_coef", "entropy", "approx_kl", "clip_fraction", "policy_loss", "value_loss"] {
+            XCTAssertTrue(logLines.allSatisfy { $0.contains("\"\(key)\":") }, key)
+        }
+        XCTAssertEqual(logLines.filter { $0.contains("\"gold\":") }.count, 2, "gold at iteration 2 and at the last")
+
+        // A reward model built on another tokenizer does not match the policy.
+        try run(["tokenizer", "train", "--input", data + "/pretrain.txt", "--vocab-size", "330", "--special", "<|system|>",
+                 "--special", "<|user|>", "--special", "<|assistant|>", "--special", "<|end|>", "--out", directory.file("tok2.json")])
+        try run(["train", "--corpus", data + "/pretrain.txt", "--tokenizer", directory.file("tok2.json"), "--layers", "1", "--heads", "2",
+                 "--width", "16", "--context", "128", "--batch", "4", "--steps", "2", "--eval-every", "2", "--eval-batches", "1",
+                 "--out", directory.file("base2"), "--threads", "1"])
+        try run(["reward", "train", "--init", directory.file("base2"), "--data", data, "--out", directory.file("rm2"), "--steps", "2",
+                 "--eval-every", "2", "--threads", "1"])
+        try assertError(["ppo", "--policy", sft, "--reward", directory.file("rm2"), "--data", data, "--out", directory.file("ppo2")],
+                        mentions: "different tokenizer")
+        try assertError(["ppo", "--policy", sft, "--reward", directory.file("missing-rm"), "--data", data, "--out", directory.file("ppo2")],
+                        mentions: "missing-rm")
+        try assertError(["ppo", "--policy", sft, "--reward", rm, "--data", data, "--out", ppo], mentions: "already holds a model")
+        try assertError(["ppo", "--policy", sft, "--reward", rm, "--data", data, "--out", directory.file("ppo3"), "--kl-target", "0"],
+                        mentions: "KL target")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("ppo2")))
 
         // Nothing is overwritten: a second run into the same directory is refused.
         try assertError(["sft", "--base", base, "--data", data, "--out", sft], mentions: "already holds a model")
@@ -55,5 +85,36 @@ final class AlignmentCommandTests: XCTestCase {
             .write(toFile: bad + "/sft_train.jsonl", atomically: true, encoding: .utf8)
         try assertError(["sft", "--base", base, "--data", bad, "--out", directory.file("y")], mentions: "sft_train.jsonl line 2: missing field")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("y")))
+    }
+
+    /// The whole pipeline at its --quick size: every stage's directory, the report with its table and
+    /// well-formed SVG plots, and SFT far above the base model (which cannot follow the chat template).
+    func testQuickPipelineRunsEveryStageAndWritesTheReport() throws {
+        let directory = TemporaryDirectory()
+        let out = directory.file("run")
+        let result = try run(["pipeline", "--quick", "--out", out, "--threads", "1"])
+        XCTAssertTrue(result.stdout.contains("| PPO |"), result.stdout)
+        for stage in ["base", "sft", "rm", "ppo"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + stage), stage)
+        }
+        let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        XCTAssertTrue(report.contains("| base |") && report.contains("| SFT |") && report.contains("| PPO |"), report)
+        let plots = try FileManager.default.contentsOfDirectory(atPath: out + "/plots").filter { $0.hasSuffix(".svg") }
+        XCTAssertGreaterThanOrEqual(plots.count, 5)
+        for plot in plots {
+            XCTAssertTrue(report.contains("plots/" + plot), plot)
+            XCTAssertNoThrow(try XMLDocument(data: Data(contentsOf: URL(fileURLWithPath: out + "/plots/" + plot))), plot)
+        }
+        struct Stage: Decodable {
+            var name: String
+            var gold: Double
+            enum CodingKeys: String, CodingKey { case name, gold = "gold_score" }
+        }
+        struct Report: Decodable { var stages: [Stage] }
+        let stages = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))).stages
+        XCTAssertEqual(stages.map(\.name), ["base", "SFT", "PPO"])
+        XCTAssertGreaterThan(stages[1].gold, stages[0].gold + 0.1)
+
+        try assertError(["pipeline", "--quick", "--out", out], mentions: "not empty")
     }
 }

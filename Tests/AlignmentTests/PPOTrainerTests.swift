@@ -1,0 +1,101 @@
+import Alignment
+import Core
+import Foundation
+import Generation
+import Model
+import TestSupport
+import Tokenizers
+import XCTest
+
+final class PPOTrainerTests: XCTestCase {
+    func tinyModel(vocabulary: Int, seed: UInt64, width: Int = 16) throws -> GPT {
+        var generator = SeededGenerator(seed: seed)
+        return try GPT(config: ModelConfig(vocabularySize: vocabulary, contextLength: 48, layers: 1, heads: 2, width: width), generator: &generator)
+    }
+
+    func prompts() -> [PromptRecord] {
+        var data = InstructDataGenerator(config: InstructDataConfig())
+        return data.prompts(count: 12, heldOut: false)
+    }
+
+    /// The KL estimate teacher-forces the sampled replies through both models in padded batches. Recompute
+    /// it independently: the policy's log-probabilities as the KV-cache sampler reported them, the
+    /// reference's from one unpadded forward pass per reply.
+    func testKLEstimateMatchesKVCacheLogProbsAndIsZeroAgainstItself() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let model = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 1)
+        let other = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 2)
+        let texts = prompts().map(\.prompt)
+        let kl = try StageEvaluation.klToReference(model: model, reference: other, encoder: encoder, prompts: texts,
+                                                   samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
+        XCTAssertEqual(try StageEvaluation.klToReference(model: model, reference: model, encoder: encoder, prompts: texts,
+                                                         samplesPerPrompt: 2, maxNewTokens: 6, seed: 9), 0)
+
+        var bias: [Int: Float] = [:]
+        for id in encoder.template.bannedInReply { bias[id] = -.infinity }
+        let promptTokens = try texts.flatMap { Array(repeating: try encoder.prompt($0), count: 2) }
+        let requests = promptTokens.enumerated().map { index, prompt in
+            GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, logitBias: bias, seed: 9 &+ UInt64(index)),
+                              stop: StopCondition(maxNewTokens: 6, endOfTextID: encoder.template.endID))
+        }
+        let results = try BatchGenerator(model: model).generate(requests, tokenizer: tokenizer)
+        var expected = 0.0
+        for (prompt, result) in zip(promptTokens, results) {
+            let sequence = (prompt + result.tokens).map(Int32.init)
+            try other.forward(tokens: Array(sequence.dropLast()), targets: Array(sequence.dropFirst()), batch: 1, time: sequence.count - 1)
+            let referenceLogProbs = other.lastLosses.suffix(result.tokens.count).map { -Double($0) }
+            expected += zip(result.logProbabilities, referenceLogProbs).reduce(0) { $0 + Double($1.0) - $1.1 }
+        }
+        expected /= Double(results.count)
+        XCTAssertEqual(kl, expected, accuracy: 1e-3 * max(1, abs(expected)))
+        XCTAssertGreaterThan(kl, 0.01, "two different random models must disagree")
+    }
+
+    /// A frozen reward model with a random head scores replies by some fixed function of their text; PPO
+    /// must raise that score. The first iteration's KL is exactly 0 (the policy starts as the reference),
+    /// and the KL grows as the policy moves.
+    func testPPORaisesTheRewardOfItsRolloutsAndStartsAtZeroKL() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let v = tokenizer.vocabularySize
+        let policy = try tinyModel(vocabulary: v, seed: 3)
+        let reference = try tinyModel(vocabulary: v, seed: 3)
+        let reward = try RewardModel(backbone: try tinyModel(vocabulary: v, seed: 4), head: FloatBuffer(randomValues(17, scale: 2, seed: 5)))
+        var config = PPOConfig()
+        config.iterations = 40
+        config.rollouts = 16
+        config.minibatchSize = 8
+        config.learningRate = 3e-3
+        config.maxNewTokens = 4
+        config.initialKLCoefficient = 0.01
+        config.goldEvery = 40
+        let records = prompts()
+        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: reward, encoder: encoder,
+                                     prompts: records, heldOut: Array(records.prefix(2)), config: config)
+        let logs = try trainer.run(goldMaxNewTokens: 4).logs
+        XCTAssertEqual(logs.count, 40)
+        XCTAssertEqual(logs[0].kl, 0, "the policy starts equal to the reference")
+        let early = logs.prefix(5).map(\.rewardScore).reduce(0, +) / 5
+        let late = logs.suffix(5).map(\.rewardScore).reduce(0, +) / 5
+        XCTAssertGreaterThan(late, early + 0.5, "reward: first iterations \(early), last \(late)")
+        XCTAssertGreaterThan(logs.suffix(5).map(\.kl).reduce(0, +) / 5, 0.05)
+        XCTAssertNotNil(logs.last?.gold)
+    }
+
+    func testRewardModelOfAnotherVocabularyIsRejected() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let policy = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 1)
+        let reward = try RewardModel(backbone: try tinyModel(vocabulary: tokenizer.vocabularySize + 1, seed: 2))
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: reward, encoder: encoder,
+                                            prompts: prompts(), heldOut: prompts(), config: PPOConfig())) { error in
+            XCTAssertTrue("\(error)".contains("vocabulary"), "\(error)")
+        }
+        let wider = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 1, width: 32)
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: wider, reward: try RewardModel(backbone: policy), encoder: encoder,
+                                            prompts: prompts(), heldOut: prompts(), config: PPOConfig()))
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: try RewardModel(backbone: policy), encoder: encoder,
+                                            prompts: [], heldOut: prompts(), config: PPOConfig()))
+    }
+}
