@@ -10,6 +10,13 @@ public struct GoldReport: Codable, Sendable {
         public var prompt: String
         public var response: String
         public var score: Double
+
+        public init(family: TaskFamily, prompt: String, response: String, score: Double) {
+            self.family = family
+            self.prompt = prompt
+            self.response = response
+            self.score = score
+        }
     }
 
     /// Mean gold score in [0, 1].
