@@ -29,7 +29,7 @@ public enum PipelineReport {
         plots.append(("sft.svg", SVGLinePlot(
             title: "SFT loss on response tokens", xLabel: "step", yLabel: "cross-entropy (nats)",
             series: [PlotSeries(name: "train", points: sftCurve.compactMap { p in p.trainLoss.map { (Double(p.step), Double($0)) } }),
-                     PlotSeries(name: "validation (held out)", points: sftCurve.map { (Double($0.step), $0.validationLoss) })])))
+                     PlotSeries(name: "val (held out)", points: sftCurve.map { (Double($0.step), $0.validationLoss) })])))
         let rewardCurve = result.reward.curve
         plots.append(("reward_model.svg", SVGLinePlot(
             title: "Reward model on held-out pairs", xLabel: "step", yLabel: "loss / accuracy",
@@ -46,7 +46,7 @@ public enum PipelineReport {
             title: "PPO: KL to the SFT reference per response", xLabel: "iteration", yLabel: "nats",
             series: [PlotSeries(name: "KL", points: logs.map { (Double($0.iteration), $0.kl) }),
                      PlotSeries(name: "target", points: logs.map { (Double($0.iteration), result.config.ppo.klTarget) }),
-                     PlotSeries(name: "approx-KL x 100", points: logs.map { (Double($0.iteration), $0.approxKL * 100) })])))
+                     PlotSeries(name: "approx-KL x100", points: logs.map { (Double($0.iteration), $0.approxKL * 100) })])))
         plots.append(("ppo_policy.svg", SVGLinePlot(
             title: "PPO: entropy, clip fraction and beta", xLabel: "iteration", yLabel: "value",
             series: [PlotSeries(name: "entropy", points: logs.map { (Double($0.iteration), $0.entropy) }),
