@@ -35,6 +35,8 @@ struct RewardTrainCommand: ParsableCommand {
     @Option(help: "Evaluate the held-out pairs every N steps.") var evalEvery = RewardConfig().evalEvery
     @Option(help: "Stop after N evaluations without a lower held-out loss.") var patience = RewardConfig().patience
     @Option(help: "Seed for batch sampling.") var seed = RewardConfig().seed
+    @Option(help: "Also sample N answers per SFT training prompt from the --init model and add the gold judge's comparisons of them as pairs (0: off).")
+    var policySamples = 0
     @OptionGroup var threadOptions: ThreadOptions
 
     var rewardConfig: RewardConfig {
@@ -49,14 +51,24 @@ struct RewardTrainCommand: ParsableCommand {
         return config
     }
 
-    func validate() throws { try rewardConfig.validate() }
+    func validate() throws {
+        try rewardConfig.validate()
+        guard policySamples >= 0 else { throw ValidationError("--policy-samples must not be negative") }
+    }
 
     func run() throws {
         try threadOptions.apply()
         try refuseToOverwriteModel(out)
         let (backbone, tokenizer) = try StageDirectory.load(`init`)
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        let train = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
+        var train = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
+        if policySamples > 0 {
+            let demonstrations = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
+            let policyPairs = try PolicyPairs.make(model: backbone, encoder: encoder, demonstrations: demonstrations,
+                                                   samplesPerPrompt: policySamples, maxNewTokens: 16, seed: seed)
+            Console.status("\(policyPairs.count) pairs from the policy's own answers, added to \(train.count) written pairs")
+            train += policyPairs
+        }
         let validation = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)
         let model = try RewardModel(backbone: backbone)
         let trainer = try RewardTrainer(model: model, encoder: encoder, train: train, validation: validation, config: rewardConfig)

@@ -99,3 +99,27 @@ final class PPOTrainerTests: XCTestCase {
                                             prompts: [], heldOut: prompts(), config: PPOConfig()))
     }
 }
+
+final class PolicyPairsTests: XCTestCase {
+    /// The policy answers a training prompt several times; each distinct answer the judge scores below the
+    /// best candidate (the demonstration here) is paired against it, duplicates once, ties never.
+    func testPolicyAnswersArePairedAgainstTheBestCandidate() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        var generator = SeededGenerator(seed: 8)
+        let model = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 48, layers: 1, heads: 2, width: 16),
+                            generator: &generator)
+        let demo = Demonstration(family: .add, prompt: "What is 2 + 3?", response: "5")
+        let pairs = try PolicyPairs.make(model: model, encoder: encoder, demonstrations: [demo], samplesPerPrompt: 6, maxNewTokens: 5, seed: 1)
+        // A random model's answers are wrong; each distinct one is paired against "5" with the judge's scores.
+        XCTAssertFalse(pairs.isEmpty)
+        XCTAssertEqual(Set(pairs.map(\.rejected)).count, pairs.count, "each distinct answer once")
+        for pair in pairs {
+            XCTAssertEqual(pair.chosen, "5")
+            XCTAssertEqual(pair.chosenScore, 1)
+            XCTAssertEqual(pair.rejectedScore, GoldJudge.score(prompt: demo.prompt, response: pair.rejected))
+            XCTAssertLessThan(pair.rejectedScore, 1)
+            XCTAssertEqual(pair.failure, PolicyPairs.failure)
+        }
+    }
+}
