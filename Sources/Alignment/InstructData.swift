@@ -71,15 +71,19 @@ public enum InstructFiles {
 /// Sizes of a generated data set; defaults in one place.
 public struct InstructDataConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 1
-    public var sftTrain = 1000
+    public var sftTrain = 3000
     public var sftValidation = 150
-    public var pairsTrain = 900
+    public var pairsTrain = 3000
     public var pairsValidation = 200
     public var ppoPrompts = 300
     /// Held-out evaluation prompts per family.
     public var heldOutPerFamily = 20
     /// How many times each pretraining sentence kind is repeated (with shuffling) in pretrain.txt.
     public var pretrainRepeats = 6
+    /// Random letter strings per repeat, each reversed, bracketed and counted in pretrain.txt.
+    public var pretrainRandomStrings = 300
+    /// Sum and comparison sentences of training pairs per repeat.
+    public var pretrainArithmetic = 800
 
     public init() {}
 }
@@ -237,12 +241,17 @@ public struct InstructDataGenerator {
         return records
     }
 
-    /// Plain text for pretraining the base model: the capital table (every country, held-out ones too, as
-    /// the knowledge a fact question retrieves), every word spelled out, and sums and comparisons of
-    /// training pairs only. No chat markers: the base model has never seen the template.
+    /// Plain text for pretraining the base model. World facts: the capital table (every country, held-out
+    /// ones too, as the knowledge a fact question retrieves) and every word spelled out, once after "The
+    /// word" and once opening a line (so the word's unspaced token, the one a bracketed answer uses, is
+    /// familiar). Skills, only ever on training values: words reversed, put in brackets and letters
+    /// counted, the same for random letter strings (never a word of the world) so the skill is not tied to
+    /// the words, and sums and comparisons of training pairs. Every answer comes after what it is computed
+    /// from, as in a reply (a count written before its letters could only be memorised). No chat markers: the base model has never seen the template.
     public mutating func pretrainingText() -> String {
         var sentences: [String] = []
         let world = InstructWorld.self
+        let trainingWords = world.words.indices.filter { !world.isHeldOut(word: $0) }.map { world.words[$0] }
         for _ in 0..<config.pretrainRepeats {
             for entry in world.capitals {
                 sentences.append("The capital of \(entry.country) is \(entry.capital).")
@@ -251,19 +260,51 @@ public struct InstructDataGenerator {
             }
             for word in world.words {
                 sentences.append("The word \(word) is spelled \(world.spaced(word)).")
+                sentences.append("\(word) is spelled \(world.spaced(word)).")
             }
-            for _ in 0..<120 {
+            for word in trainingWords { sentences.append(contentsOf: skillSentences(word, word: true)) }
+            for _ in 0..<config.pretrainRandomStrings { sentences.append(contentsOf: skillSentences(randomLetters(), word: false)) }
+            for _ in 0..<config.pretrainArithmetic {
                 var a = 0, b = 0
                 repeat {
                     a = generator.nextInt(below: world.numberLimit)
                     b = generator.nextInt(below: world.numberLimit)
                 } while world.isHeldOut(a, b)
-                sentences.append(generator.nextInt(below: 2) == 0 ? "\(a) plus \(b) is \(a + b)."
-                                                                  : "\(max(a, b)) is more than \(min(a, b))." )
+                if generator.nextInt(below: 2) == 0 || a == b {
+                    sentences.append("\(a) plus \(b) is \(a + b).")
+                } else {
+                    sentences.append("Of \(a) and \(b), the larger is \(max(a, b)).")
+                }
             }
         }
         sentences.shuffle(using: &generator)
         return sentences.joined(separator: "\n") + "\n"
+    }
+
+    /// Reversal, brackets and one letter count of `text` (a training word or a random string).
+    private mutating func skillSentences(_ text: String, word: Bool) -> [String] {
+        let world = InstructWorld.self
+        let name = word ? "The word \(text)" : "The letters \(world.spaced(text))"
+        let letters = Array(text)
+        var letter = letters[generator.nextInt(below: letters.count)]
+        if generator.nextInt(below: 5) == 0 {
+            let absent = Array("abcdefghijklmnopqrstuvwxyz").filter { !text.contains($0) }
+            letter = absent[generator.nextInt(below: absent.count)]
+        }
+        let count = letters.filter { $0 == letter }.count
+        return ["\(name) reversed is \(world.spaced(String(text.reversed()))).",
+                "\(text) in brackets is [\(text)].",
+                "In \(world.spaced(text)) the letter \(letter) appears \(count) times."]
+    }
+
+    /// Three to six random letters that are not a word of the world (so no held-out word is spelled here).
+    private mutating func randomLetters() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz")
+        while true {
+            let length = 3 + generator.nextInt(below: 4)
+            let text = String((0..<length).map { _ in alphabet[generator.nextInt(below: alphabet.count)] })
+            if !InstructWorld.words.contains(text) { return text }
+        }
     }
 }
 

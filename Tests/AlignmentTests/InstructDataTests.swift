@@ -87,6 +87,31 @@ final class InstructDataTests: XCTestCase {
         XCTAssertEqual(Set(generator.heldOutPrompts(perFamily: 5).map(\.family)), Set(TaskFamily.allCases))
     }
 
+    func testPretrainingTextPractisesSkillsOnlyOnTrainingValues() {
+        var generator = InstructDataGenerator(config: InstructDataConfig())
+        let text = "\n" + generator.pretrainingText()
+        let world = InstructWorld.self
+        // The skills are there, on training values...
+        XCTAssertTrue(text.contains("The word stone reversed is e n o t s."))
+        XCTAssertTrue(text.contains("stone in brackets is [stone]."))
+        XCTAssertTrue(text.contains(" the letter "))
+        // ...but no held-out word is reversed, bracketed or counted, and no held-out pair is summed or compared.
+        for index in world.words.indices where world.isHeldOut(word: index) {
+            let word = world.words[index]
+            XCTAssertTrue(text.contains("\(word) is spelled \(world.spaced(word)).")) // a world fact, allowed
+            XCTAssertFalse(text.contains("[\(word)]"), word)
+            XCTAssertFalse(text.contains("word \(word) reversed"), word)
+            XCTAssertFalse(text.contains(" is " + world.spaced(String(word.reversed())) + "."), word)
+            XCTAssertFalse(text.contains("In \(world.spaced(word)) the letter"), word)
+        }
+        for a in 0..<world.numberLimit {
+            for b in 0..<world.numberLimit where world.isHeldOut(a, b) {
+                XCTAssertFalse(text.contains("\n\(a) plus \(b) is "), "\(a) + \(b)")
+                XCTAssertFalse(text.contains("Of \(a) and \(b),"), "\(a) vs \(b)")
+            }
+        }
+    }
+
     func testPairsAreOrderedByTheJudgeAndCoverEveryFailureMode() {
         var generator = InstructDataGenerator(config: InstructDataConfig())
         let pairs = generator.pairs(count: 400, heldOut: false)
