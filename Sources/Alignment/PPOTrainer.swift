@@ -177,7 +177,7 @@ public final class PPOTrainer {
             model: policy, valueHead: valueHead, tokens: padded.tokens, targets: padded.targets, mask: batch.mask,
             batch: padded.batch, time: padded.time, oldLogProbs: chunk.flatMap(\.logProbs), advantages: chunk.flatMap(\.advantages),
             oldValues: chunk.flatMap(\.values), returns: chunk.flatMap(\.returns), clip: config.clip, valueClip: config.valueClip,
-            valueCoefficient: config.valueCoefficient)
+            valueCoefficient: config.valueCoefficient, valueGradientIntoBackbone: config.valueThroughBackbone)
         if config.gradientClip > 0 {
             _ = AdamW.clipGradients(policy.gradients, maxNorm: config.gradientClip)
             _ = AdamW.clipGradients(valueHead.gradients, maxNorm: config.gradientClip)

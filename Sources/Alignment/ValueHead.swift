@@ -47,11 +47,12 @@ extension PPOPolicyStep {
     /// PPO's combined objective on one batch: clipped surrogate on the response positions (`mask`) plus
     /// `valueCoefficient` x the clipped value loss of `valueHead`, backpropagated in one GPT backward pass
     /// (position weights for the policy term, a hidden-state gradient for the value term). Gradients are
-    /// accumulated: zero the model's and the head's first.
+    /// accumulated: zero the model's and the head's first. With `valueGradientIntoBackbone` false the value
+    /// loss trains the head only (the hidden states are treated as constants for it).
     public static func lossAndBackward(model: GPT, valueHead: ValueHead, tokens: [Int32], targets: [Int32], mask: [Bool],
                                        batch: Int, time: Int, oldLogProbs: [Double], advantages: [Double],
                                        oldValues: [Double], returns: [Double], clip: Double, valueClip: Double,
-                                       valueCoefficient: Double) throws -> PPOMinibatchStats {
+                                       valueCoefficient: Double, valueGradientIntoBackbone: Bool = true) throws -> PPOMinibatchStats {
         let all = try logProbs(model: model, tokens: tokens, targets: targets, batch: batch, time: time)
         let positions = mask.indices.filter { mask[$0] }
         let policy = PPOMath.clippedPolicyLoss(logProbs: positions.map { all[$0] }, oldLogProbs: oldLogProbs,
@@ -63,7 +64,7 @@ extension PPOPolicyStep {
         var hiddenGradient = [Float](repeating: 0, count: batch * time * model.config.width)
         valueHead.backward(model: model, rows: positions, dValues: value.gradient.map { $0 * valueCoefficient },
                            hiddenGradient: &hiddenGradient)
-        model.backward(positionWeights: weights, hiddenGradient: hiddenGradient)
+        model.backward(positionWeights: weights, hiddenGradient: valueGradientIntoBackbone ? hiddenGradient : nil)
         let logRatios = zip(positions, oldLogProbs).map { all[$0.0] - $0.1 }
         let approxKL = 0.5 * logRatios.map { $0 * $0 }.reduce(0, +) / Double(max(logRatios.count, 1))
         return PPOMinibatchStats(policyLoss: policy.loss, valueLoss: value.loss, clipFraction: policy.clipFraction, approxKL: approxKL)

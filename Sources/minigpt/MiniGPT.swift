@@ -13,6 +13,7 @@ struct MiniGPT: ParsableCommand {
             RewardCommand.self,
             PPOCommand.self,
             PipelineCommand.self,
+            JudgeCommand.self,
             GenerateCommand.self,
             ChatCommand.self,
             EvalCommand.self,

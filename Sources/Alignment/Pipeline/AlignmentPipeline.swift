@@ -22,7 +22,11 @@ public struct PipelineResult: Codable, Sendable {
     public var pretraining: [PretrainingPoint]
     public var sft: SFTResult
     public var reward: RewardResult
+    /// Written pairs plus the pairs of the SFT model's own answers the reward model trained on.
+    public var rewardTrainingPairs: Int
     public var ppo: PPOResult
+    /// The reward model choosing among the SFT model's samples on the held-out prompts.
+    public var bestOfN: BestOfN.Result
 }
 
 public struct StageTiming: Codable, Sendable {
@@ -90,8 +94,17 @@ public final class AlignmentPipeline {
         }
 
         let rewardModel = try RewardModel(backbone: try StageDirectory.load(path("sft")).model)
+        var rewardTrainingPairs = 0
         let reward = try timed("reward model") { () throws -> RewardResult in
-            let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairsTrain, validation: pairsValidation, config: config.reward)
+            var pairs = pairsTrain
+            if config.rewardPolicySamples > 0 {
+                pairs += try PolicyPairs.make(model: rewardModel.backbone, encoder: encoder, demonstrations: sftTrain,
+                                              samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
+                                              seed: config.reward.seed)
+                log("\(pairs.count - pairsTrain.count) pairs from the SFT model's own answers added to \(pairsTrain.count) written pairs")
+            }
+            rewardTrainingPairs = pairs.count
+            let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairs, validation: pairsValidation, config: config.reward)
             let result = try trainer.run {
                 log(String(format: "rm step %d | val loss %.4f | val accuracy %.3f", $0.step, $0.validation.loss, $0.validation.accuracy))
             }
@@ -111,16 +124,19 @@ public final class AlignmentPipeline {
             return result
         }
 
-        let stages = try timed("evaluation") { () throws -> [StageSummary] in
+        let (stages, bestOfN) = try timed("evaluation") { () throws -> ([StageSummary], BestOfN.Result) in
             let baseModel = try StageDirectory.load(base).model
-            return try [("base", baseModel), ("SFT", reference), ("PPO", policy)].map { name, model in
+            let stages = try [("base", baseModel), ("SFT", reference), ("PPO", policy)].map { name, model in
                 try StageEvaluation.summarize(name: name, model: model, sft: reference, reward: rewardModel, encoder: encoder,
                                               heldOut: heldOut, maxNewTokens: config.evaluationMaxNewTokens,
                                               klSamplesPerPrompt: config.klSamplesPerPrompt, seed: config.ppo.seed)
             }
+            let bestOfN = try BestOfN.evaluate(model: reference, reward: rewardModel, encoder: encoder, prompts: heldOut, n: config.bestOfN,
+                                               maxNewTokens: config.evaluationMaxNewTokens, seed: config.ppo.seed)
+            return (stages, bestOfN)
         }
         return PipelineResult(config: config, stages: stages, timings: timings, pretraining: pretrainingCurve,
-                              sft: sft, reward: reward, ppo: ppo)
+                              sft: sft, reward: reward, rewardTrainingPairs: rewardTrainingPairs, ppo: ppo, bestOfN: bestOfN)
     }
 
     /// Trains the BPE tokenizer (with the chat markers) and pretrains the base model on `pretrain.txt`;

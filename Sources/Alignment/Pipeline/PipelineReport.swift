@@ -85,6 +85,7 @@ public enum PipelineReport {
         md += "## Reward model\n\n"
         md += "Held-out pairwise accuracy **\(f3(best.accuracy))**, mean chosen \(f3(best.meanChosen)), mean rejected \(f3(best.meanRejected)), "
         md += "margin \(f3(best.margin)) (best step \(result.reward.bestStep)).\n\n"
+        md += "Trained on \(result.rewardTrainingPairs) pairs (written pairs plus pairs of the SFT model's own answers ranked by the judge).\n\n"
         md += "| rejected answer's failure | accuracy |\n|---|---|\n"
         for (failure, accuracy) in best.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
         md += "\n![reward model](plots/reward_model.svg)\n\n"
@@ -95,7 +96,18 @@ public enum PipelineReport {
             md += "entropy \(f3(last.entropy)), clip fraction \(f3(last.clipFraction)).\n\n"
         }
         md += "![PPO reward](plots/ppo_reward.svg)\n\n![PPO KL](plots/ppo_kl.svg)\n\n![PPO policy](plots/ppo_policy.svg)\n\n"
-        md += "## Sample answers\n\n" + AlignmentReport.sampleTable(result.stages, count: 12) + "\n"
+        let bon = result.bestOfN
+        md += "## Can PPO climb this reward model? Best-of-\(bon.n) on the held-out prompts\n\n"
+        md += "The SFT model samples \(bon.n) answers per held-out prompt (temperature 1). Gold score of the answer the reward model "
+        md += "ranks first, of one sample, and of the best sample (the ceiling). PPO can only gain where the reward model's pick "
+        md += "beats a random sample; where it does not, optimising the reward model moves the policy away from right answers.\n\n"
+        md += "| family | RM's pick | one sample | best of \(bon.n) |\n|---|---:|---:|---:|\n"
+        md += String(format: "| all | %.3f | %.3f | %.3f |\n", bon.rewardPick, bon.random, bon.oracle)
+        for family in TaskFamily.allCases {
+            guard let row = bon.byFamily[family.rawValue], row.count == 3 else { continue }
+            md += String(format: "| %@ | %.3f | %.3f | %.3f |\n", family.rawValue, row[0], row[1], row[2])
+        }
+        md += "\n## Sample answers\n\n" + AlignmentReport.sampleTable(result.stages, count: 12) + "\n"
         return md
     }
 }

@@ -1,0 +1,56 @@
+import Foundation
+import Generation
+import Model
+
+/// Best-of-N against a reward model: how much gold score the reward model could buy by choosing among the
+/// policy's own samples. If the reward model's pick is no better than a random sample, PPO against it has
+/// nothing true to climb.
+public enum BestOfN {
+    public struct Result: Codable, Sendable {
+        /// Mean gold score of the sample the reward model ranks first.
+        public var rewardPick: Double
+        /// Mean gold score of a sample (the first of each prompt's N).
+        public var random: Double
+        /// Mean gold score of the best sample: the ceiling of any reranker.
+        public var oracle: Double
+        /// [RM pick, random, best] per family.
+        public var byFamily: [String: [Double]]
+        public var n: Int
+
+        enum CodingKeys: String, CodingKey {
+            case random, oracle, n
+            case rewardPick = "reward_pick"
+            case byFamily = "by_family"
+        }
+    }
+
+    public static func evaluate(model: GPT, reward: RewardModel, encoder: ChatEncoder, prompts: [PromptRecord], n: Int,
+                                maxNewTokens: Int, seed: UInt64) throws -> Result {
+        guard n >= 1 else { throw AlignmentError.invalidArgument("best-of-N needs N of at least 1") }
+        var bias: [Int: Float] = [:]
+        for id in encoder.template.bannedInReply { bias[id] = -.infinity }
+        let stop = StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID)
+        let generator = BatchGenerator(model: model)
+        let pad = Int32(encoder.template.endOfTextID)
+        var totals = [0.0, 0.0, 0.0]
+        var byFamily: [String: (sums: [Double], count: Int)] = [:]
+        for (index, record) in prompts.enumerated() {
+            let prompt = try encoder.prompt(record.prompt)
+            let requests = (0..<n).map { k in
+                GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, logitBias: bias, seed: seed &+ UInt64(index * n + k)), stop: stop)
+            }
+            let texts = try generator.generate(requests, tokenizer: encoder.tokenizer).map { String(decoding: $0.text, as: UTF8.self) }
+            let scores = try reward.scores(try texts.map { try encoder.exchange(prompt: record.prompt, response: $0).map(Int32.init) }, pad: pad)
+            let gold = texts.map { GoldJudge.score(prompt: record.prompt, response: $0) }
+            let pick = scores.indices.max { scores[$0] < scores[$1] }!
+            let row = [gold[pick], gold[0], gold.max()!]
+            for i in 0..<3 { totals[i] += row[i] }
+            let key = record.family.rawValue
+            byFamily[key, default: ([0, 0, 0], 0)].count += 1
+            for i in 0..<3 { byFamily[key]!.sums[i] += row[i] }
+        }
+        let count = Double(prompts.count)
+        return Result(rewardPick: totals[0] / count, random: totals[1] / count, oracle: totals[2] / count,
+                      byFamily: byFamily.mapValues { entry in entry.sums.map { $0 / Double(entry.count) } }, n: n)
+    }
+}
