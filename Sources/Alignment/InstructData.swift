@@ -253,10 +253,15 @@ public struct InstructDataGenerator {
         let world = InstructWorld.self
         let trainingWords = world.words.indices.filter { !world.isHeldOut(word: $0) }.map { world.words[$0] }
         for _ in 0..<config.pretrainRepeats {
-            for entry in world.capitals {
+            for (index, entry) in world.capitals.enumerated() {
                 sentences.append("The capital of \(entry.country) is \(entry.capital).")
                 sentences.append("\(entry.capital) is the largest city in \(entry.country).")
                 sentences.append("Travellers to \(entry.country) arrive in \(entry.capital).")
+                // Questions answered from the stored fact, for training countries only: seeing questions
+                // during pretraining is what lets a fine-tuned model pull out facts it was never asked about.
+                if !world.isHeldOut(country: index) {
+                    sentences.append("Q: What is the capital of \(entry.country)? A: \(entry.capital).")
+                }
             }
             for word in world.words {
                 sentences.append("The word \(word) is spelled \(world.spaced(word)).")

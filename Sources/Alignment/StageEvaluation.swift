@@ -23,16 +23,14 @@ public enum StageEvaluation {
     }
 
     /// Monte-Carlo KL(model || reference) per reply: the mean over replies sampled from `model` (temperature
-    /// 1, chat markers banned as in rollouts) of sum_t log p_model(a_t) - log p_reference(a_t). It is exactly 0
+    /// 1, nothing banned, as in PPO's rollouts) of sum_t log p_model(a_t) - log p_reference(a_t). It is exactly 0
     /// when the two models are the same.
     public static func klToReference(model: GPT, reference: GPT, encoder: ChatEncoder, prompts: [String], samplesPerPrompt: Int,
                                      maxNewTokens: Int, seed: UInt64) throws -> Double {
-        var bias: [Int: Float] = [:]
-        for id in encoder.template.bannedInReply { bias[id] = -.infinity }
         let stop = StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID)
         let promptTokens = try prompts.flatMap { prompt in Array(repeating: try encoder.prompt(prompt), count: samplesPerPrompt) }
         let requests = promptTokens.enumerated().map { index, prompt in
-            GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, logitBias: bias, seed: seed &+ UInt64(index)), stop: stop)
+            GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, seed: seed &+ UInt64(index)), stop: stop)
         }
         let results = try BatchGenerator(model: model).generate(requests, tokenizer: encoder.tokenizer)
         let pad = Int32(encoder.template.endOfTextID)

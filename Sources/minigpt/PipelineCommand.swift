@@ -21,6 +21,7 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "Start from this base model instead of pretraining one (its tokenizer must hold the chat markers).") var base: String?
     @Option(help: "Use this instruction data directory instead of generating one.") var data: String?
     @Option(help: "Seed of the generated instruction data.") var dataSeed: UInt64?
+    @Flag(help: "Only rewrite report.md and the plots of the finished run in --out from its report.json.") var reportOnly = false
     @OptionGroup var threadOptions: ThreadOptions
 
     var pipelineConfig: PipelineConfig {
@@ -32,6 +33,14 @@ struct PipelineCommand: ParsableCommand {
     func validate() throws { try pipelineConfig.validate() }
 
     func run() throws {
+        if reportOnly {
+            guard FileManager.default.fileExists(atPath: out + "/report.json") else {
+                throw ValidationError("\(out) holds no report.json of a finished pipeline run")
+            }
+            try PipelineReport.rewrite(directory: out)
+            Console.status("rewrote \(out)/report.md and \(out)/plots")
+            return
+        }
         try threadOptions.apply()
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: out), !contents.isEmpty {
             throw ValidationError("\(out) is not empty; choose a new --out so no earlier run is overwritten")

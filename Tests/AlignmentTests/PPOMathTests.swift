@@ -117,6 +117,8 @@ final class ValueHeadGradientTests: XCTestCase {
                                                        oldValues: oldValues, returns: returns, clip: 0.2, valueClip: 10,
                                                        valueCoefficient: coefficient)
         XCTAssertEqual(result.clipFraction, 0)
+        // log-ratios new - old are (-0.05, 0.05, -0.02): approx-KL 0.5 * (0.0025 + 0.0025 + 0.0004) / 3.
+        XCTAssertEqual(result.approxKL, 0.0009, accuracy: 1e-7)
 
         let reference = ReferenceGPT(config: config)
         let p = layout.count, c = config.width, v = config.vocabularySize
@@ -143,5 +145,22 @@ final class ValueHeadGradientTests: XCTestCase {
         }
         assertClose(Array(analytic[p...]), Array(numeric[p...]), absolute: 3e-5, relative: 3e-3, "value head")
         XCTAssertGreaterThan(numeric[p...].map(abs).max()!, 1e-2)
+
+        // With the value loss kept off the backbone, the backbone's gradient is the policy term's alone and
+        // the head's gradient is unchanged.
+        let shared = model.gradients.array, sharedHead = head.gradients.array
+        func gradients(coefficient: Double, intoBackbone: Bool) throws -> [Float] {
+            model.zeroGradients()
+            head.gradients.fill(0)
+            _ = try PPOPolicyStep.lossAndBackward(model: model, valueHead: head, tokens: tokens, targets: targets, mask: mask,
+                                                  batch: 1, time: 6, oldLogProbs: oldLogProbs, advantages: advantages,
+                                                  oldValues: oldValues, returns: returns, clip: 0.2, valueClip: 10,
+                                                  valueCoefficient: coefficient, valueGradientIntoBackbone: intoBackbone)
+            return model.gradients.array
+        }
+        let policyOnly = try gradients(coefficient: 0, intoBackbone: true)
+        XCTAssertEqual(try gradients(coefficient: coefficient, intoBackbone: false), policyOnly)
+        XCTAssertEqual(head.gradients.array, sharedHead)
+        XCTAssertNotEqual(shared, policyOnly, "the shared value loss does reach the backbone")
     }
 }

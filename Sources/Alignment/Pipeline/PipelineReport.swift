@@ -39,9 +39,12 @@ public enum PipelineReport {
         let logs = result.ppo.logs
         let gold = [(0.0, result.ppo.initialGold)] + logs.compactMap { log in log.gold.map { (Double(log.iteration), $0) } }
         plots.append(("ppo_reward.svg", SVGLinePlot(
-            title: "PPO: reward-model score of rollouts and held-out gold score", xLabel: "iteration", yLabel: "score",
-            series: [PlotSeries(name: "RM score", points: logs.map { (Double($0.iteration), $0.rewardScore) }),
-                     PlotSeries(name: "gold (held out)", points: gold)])))
+            title: "PPO: reward-model score of the rollouts", xLabel: "iteration", yLabel: "RM score",
+            series: [PlotSeries(name: "per iteration", points: logs.map { (Double($0.iteration), $0.rewardScore) }),
+                     PlotSeries(name: "10-iter mean", points: movingAverage(logs.map { (Double($0.iteration), $0.rewardScore) }, window: 10))])))
+        plots.append(("ppo_gold.svg", SVGLinePlot(
+            title: "PPO: held-out gold score (the policy never sees it)", xLabel: "iteration", yLabel: "gold score",
+            series: [PlotSeries(name: "gold", points: gold)])))
         plots.append(("ppo_kl.svg", SVGLinePlot(
             title: "PPO: KL to the SFT reference per response", xLabel: "iteration", yLabel: "nats",
             series: [PlotSeries(name: "KL", points: logs.map { (Double($0.iteration), $0.kl) }),
@@ -53,6 +56,38 @@ public enum PipelineReport {
                      PlotSeries(name: "clip fraction", points: logs.map { (Double($0.iteration), $0.clipFraction) }),
                      PlotSeries(name: "beta x 10", points: logs.map { (Double($0.iteration), $0.klCoefficient * 10) })])))
         return plots
+    }
+
+    /// Each stage's samples cut to the first `perFamily` prompts of every family (of the first stage).
+    static func spreadSamples(_ stages: [StageSummary], perFamily: Int) -> [StageSummary] {
+        guard let first = stages.first else { return [] }
+        var kept = Set<String>(), counts: [TaskFamily: Int] = [:]
+        for sample in first.samples where counts[sample.family, default: 0] < perFamily {
+            counts[sample.family, default: 0] += 1
+            kept.insert(sample.prompt)
+        }
+        return stages.map { stage in
+            var copy = stage
+            copy.samples = stage.samples.filter { kept.contains($0.prompt) }
+            return copy
+        }
+    }
+
+    /// The mean of each point and the `window - 1` before it (fewer at the start).
+    static func movingAverage(_ points: [(Double, Double)], window: Int) -> [(x: Double, y: Double)] {
+        points.indices.map { i in
+            let slice = points[max(0, i - window + 1)...i]
+            return (points[i].0, slice.reduce(0) { $0 + $1.1 } / Double(slice.count))
+        }
+    }
+
+    /// Rewrites the report of the run in `directory` from its `report.json` (after a change to the report's
+    /// layout; nothing is retrained).
+    public static func rewrite(directory: String) throws {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let result = try decoder.decode(PipelineResult.self, from: try AtomicFile.read(directory + "/report.json"))
+        try write(result, to: directory)
     }
 
     static func markdown(_ result: PipelineResult) -> String {
@@ -95,7 +130,7 @@ public enum PipelineReport {
             md += "KL \(f3(last.kl)) (beta \(f3(last.klCoefficient)), target \(String(format: "%.2f", config.ppo.klTarget))), "
             md += "entropy \(f3(last.entropy)), clip fraction \(f3(last.clipFraction)).\n\n"
         }
-        md += "![PPO reward](plots/ppo_reward.svg)\n\n![PPO KL](plots/ppo_kl.svg)\n\n![PPO policy](plots/ppo_policy.svg)\n\n"
+        md += "![PPO reward](plots/ppo_reward.svg)\n\n![PPO gold](plots/ppo_gold.svg)\n\n![PPO KL](plots/ppo_kl.svg)\n\n![PPO policy](plots/ppo_policy.svg)\n\n"
         let bon = result.bestOfN
         md += "## Can PPO climb this reward model? Best-of-\(bon.n) on the held-out prompts\n\n"
         md += "The SFT model samples \(bon.n) answers per held-out prompt (temperature 1). Gold score of the answer the reward model "
@@ -107,7 +142,8 @@ public enum PipelineReport {
             guard let row = bon.byFamily[family.rawValue], row.count == 3 else { continue }
             md += String(format: "| %@ | %.3f | %.3f | %.3f |\n", family.rawValue, row[0], row[1], row[2])
         }
-        md += "\n## Sample answers\n\n" + AlignmentReport.sampleTable(result.stages, count: 12) + "\n"
+        md += "\n## Sample answers (the first two held-out prompts of each family)\n\n"
+        md += AlignmentReport.sampleTable(spreadSamples(result.stages, perFamily: 2), count: 2 * TaskFamily.allCases.count) + "\n"
         return md
     }
 }
