@@ -1,5 +1,4 @@
 import Foundation
-import Generation
 import Model
 
 /// Best-of-N against a reward model: how much gold score the reward model could buy by choosing among the
@@ -27,19 +26,12 @@ public enum BestOfN {
     public static func evaluate(model: GPT, reward: RewardModel, encoder: ChatEncoder, prompts: [PromptRecord], n: Int,
                                 maxNewTokens: Int, seed: UInt64) throws -> Result {
         guard n >= 1 else { throw AlignmentError.invalidArgument("best-of-N needs N of at least 1") }
-        var bias: [Int: Float] = [:]
-        for id in encoder.template.bannedInReply { bias[id] = -.infinity }
-        let stop = StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID)
-        let generator = BatchGenerator(model: model)
         let pad = Int32(encoder.template.endOfTextID)
+        let samples = try GoldEvaluation.sample(model: model, encoder: encoder, prompts: prompts.map(\.prompt), n: n,
+                                                maxNewTokens: maxNewTokens, seed: seed)
         var totals = [0.0, 0.0, 0.0]
         var byFamily: [String: (sums: [Double], count: Int)] = [:]
-        for (index, record) in prompts.enumerated() {
-            let prompt = try encoder.prompt(record.prompt)
-            let requests = (0..<n).map { k in
-                GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, logitBias: bias, seed: seed &+ UInt64(index * n + k)), stop: stop)
-            }
-            let texts = try generator.generate(requests, tokenizer: encoder.tokenizer).map { String(decoding: $0.text, as: UTF8.self) }
+        for (record, texts) in zip(prompts, samples) {
             let scores = try reward.scores(try texts.map { try encoder.exchange(prompt: record.prompt, response: $0).map(Int32.init) }, pad: pad)
             let gold = texts.map { GoldJudge.score(prompt: record.prompt, response: $0) }
             let pick = scores.indices.max { scores[$0] < scores[$1] }!

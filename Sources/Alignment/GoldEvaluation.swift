@@ -55,11 +55,31 @@ public enum GoldEvaluation {
 
     /// Greedy replies as text.
     public static func generate(model: GPT, encoder: ChatEncoder, prompts: [String], maxNewTokens: Int) throws -> [String] {
-        var sampling = SamplingConfig.greedy
-        for id in encoder.template.bannedInReply { sampling.logitBias[id] = -.infinity }
-        let stop = StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID)
+        let sampling = encoder.template.replySampling(.greedy)
+        let stop = encoder.template.replyStop(maxNewTokens: maxNewTokens)
         let requests = try prompts.map { GenerationRequest(prompt: try encoder.prompt($0), sampling: sampling, stop: stop) }
         let results = try BatchGenerator(model: model).generate(requests, tokenizer: encoder.tokenizer)
         return results.map { String(decoding: $0.text, as: UTF8.self) }
+    }
+
+    /// `n` replies per prompt sampled at temperature 1 with the chat markers banned, as text; reply k of
+    /// prompt i is seeded with `seed + i * n + k`, so the result does not depend on how the work is batched.
+    public static func sample(model: GPT, encoder: ChatEncoder, prompts: [String], n: Int, maxNewTokens: Int, seed: UInt64) throws -> [[String]] {
+        let generator = BatchGenerator(model: model)
+        let stop = encoder.template.replyStop(maxNewTokens: maxNewTokens)
+        var replies: [[String]] = []
+        for start in stride(from: 0, to: prompts.count, by: 16) {
+            var requests: [GenerationRequest] = []
+            for index in start..<min(start + 16, prompts.count) {
+                let prompt = try encoder.prompt(prompts[index])
+                for k in 0..<n {
+                    let sampling = encoder.template.replySampling(SamplingConfig(temperature: 1, seed: seed &+ UInt64(index * n + k)))
+                    requests.append(GenerationRequest(prompt: prompt, sampling: sampling, stop: stop))
+                }
+            }
+            let texts = try generator.generate(requests, tokenizer: encoder.tokenizer).map { String(decoding: $0.text, as: UTF8.self) }
+            for offset in stride(from: 0, to: texts.count, by: n) { replies.append(Array(texts[offset..<offset + n])) }
+        }
+        return replies
     }
 }

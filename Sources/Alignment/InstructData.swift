@@ -75,7 +75,7 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
     public var sftValidation = 150
     public var pairsTrain = 3000
     public var pairsValidation = 200
-    public var ppoPrompts = 300
+    public var ppoPrompts = 1000
     /// Held-out evaluation prompts per family.
     public var heldOutPerFamily = 20
     /// How many times each pretraining sentence kind is repeated (with shuffling) in pretrain.txt.
@@ -84,6 +84,8 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
     public var pretrainRandomStrings = 300
     /// Sum and comparison sentences of training pairs per repeat.
     public var pretrainArithmetic = 800
+    /// Share of the PPO prompts of the letter families (reverse, count, bracket) that use random letter strings.
+    public var ppoLetterStringShare = 0.5
 
     public init() {}
 }
@@ -100,8 +102,9 @@ public struct InstructDataGenerator {
         generator = SeededGenerator(seed: config.seed)
     }
 
-    /// A random task of `family` from the training pool or the held-out pool.
-    public mutating func task(_ family: TaskFamily, heldOut: Bool) -> InstructTask {
+    /// A random task of `family` from the training pool or the held-out pool. With `letterString`, the
+    /// letter families use a random string of letters (never a word of the world) instead of a word.
+    public mutating func task(_ family: TaskFamily, heldOut: Bool, letterString: Bool = false) -> InstructTask {
         let world = InstructWorld.self
         switch family {
         case .add, .larger:
@@ -112,7 +115,7 @@ public struct InstructDataGenerator {
             }
         case .reverse, .count, .bracket:
             let pool = world.words.indices.filter { world.isHeldOut(word: $0) == heldOut }
-            let word = world.words[pool[generator.nextInt(below: pool.count)]]
+            let word = letterString ? randomLetters() : world.words[pool[generator.nextInt(below: pool.count)]]
             switch family {
             case .reverse: return world.reverseTask(word)
             case .bracket: return world.bracketTask(word)
@@ -218,9 +221,14 @@ public struct InstructDataGenerator {
         return result
     }
 
+    /// Prompts for PPO. A `letterStringShare` of the training prompts of the letter families use random
+    /// letter strings: new values every time, which no model has memorised, so the reward model's comparisons
+    /// of the policy's answers to them teach checking rather than recall.
     public mutating func prompts(count: Int, heldOut: Bool) -> [PromptRecord] {
         (0..<count).map { _ in
-            let t = task(randomFamily(), heldOut: heldOut)
+            let family = randomFamily()
+            let letters = !heldOut && [.reverse, .count, .bracket].contains(family) && generator.nextDouble() < config.ppoLetterStringShare
+            let t = task(family, heldOut: heldOut, letterString: letters)
             return PromptRecord(family: t.family, prompt: t.prompt, answer: t.answer)
         }
     }

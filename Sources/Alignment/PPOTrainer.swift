@@ -90,7 +90,7 @@ public final class PPOTrainer {
     /// while sampling, as in chat, every negative advantage pushed probability into the never-sampled markers:
     /// in a test the policy's own samples ended at log-probabilities 40 nats below the reference's.)
     func sampleResponses(_ promptTokens: [[Int]]) throws -> [GenerationResult] {
-        let stop = StopCondition(maxNewTokens: config.maxNewTokens, endOfTextID: encoder.template.endID)
+        let stop = encoder.template.replyStop(maxNewTokens: config.maxNewTokens)
         let requests = promptTokens.map { prompt in
             GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, seed: generator.next()), stop: stop)
         }

@@ -1,5 +1,4 @@
 import Foundation
-import Generation
 import Model
 import Tokenizers
 
@@ -15,29 +14,20 @@ public enum PolicyPairs {
     public static func make(model: GPT, encoder: ChatEncoder, demonstrations: [Demonstration], samplesPerPrompt: Int,
                             maxNewTokens: Int, seed: UInt64) throws -> [PreferencePair] {
         guard samplesPerPrompt >= 1 else { throw AlignmentError.invalidArgument("policy samples per prompt must be at least 1") }
-        var bias: [Int: Float] = [:]
-        for id in encoder.template.bannedInReply { bias[id] = -.infinity }
-        let stop = StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID)
-        var pairs: [PreferencePair] = []
-        let generator = BatchGenerator(model: model)
-        for start in stride(from: 0, to: demonstrations.count, by: 16) {
-            let chunk = Array(demonstrations[start..<min(start + 16, demonstrations.count)])
-            var requests: [GenerationRequest] = []
-            for (offset, demo) in chunk.enumerated() {
-                let prompt = try encoder.prompt(demo.prompt)
-                for k in 0..<samplesPerPrompt {
-                    let requestSeed = seed &+ UInt64((start + offset) * samplesPerPrompt + k)
-                    requests.append(GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, logitBias: bias, seed: requestSeed),
-                                                      stop: stop))
-                }
-            }
-            let results = try generator.generate(requests, tokenizer: encoder.tokenizer)
-            for (offset, demo) in chunk.enumerated() {
-                let samples = results[offset * samplesPerPrompt..<(offset + 1) * samplesPerPrompt].map { String(decoding: $0.text, as: UTF8.self) }
-                pairs += label(demo: demo, samples: Array(samples))
-            }
+        let replies = try GoldEvaluation.sample(model: model, encoder: encoder, prompts: demonstrations.map(\.prompt), n: samplesPerPrompt,
+                                                maxNewTokens: maxNewTokens, seed: seed)
+        return zip(demonstrations, replies).flatMap { label(demo: $0, samples: $1) }
+    }
+
+    /// The same for prompts without a written answer (e.g. PPO's prompts): the labeler's own right answer,
+    /// computed from the prompt, is the written candidate.
+    public static func make(model: GPT, encoder: ChatEncoder, prompts: [PromptRecord], samplesPerPrompt: Int,
+                            maxNewTokens: Int, seed: UInt64) throws -> [PreferencePair] {
+        let demonstrations = prompts.compactMap { record in
+            InstructWorld.parse(prompt: record.prompt).map { Demonstration(family: record.family, prompt: record.prompt, response: $0.answer) }
         }
-        return pairs
+        return try make(model: model, encoder: encoder, demonstrations: demonstrations, samplesPerPrompt: samplesPerPrompt,
+                        maxNewTokens: maxNewTokens, seed: seed)
     }
 
     /// The best-scoring candidate (demonstration first on ties) against every distinct candidate that scores lower.

@@ -27,7 +27,7 @@ public enum StageEvaluation {
     /// when the two models are the same.
     public static func klToReference(model: GPT, reference: GPT, encoder: ChatEncoder, prompts: [String], samplesPerPrompt: Int,
                                      maxNewTokens: Int, seed: UInt64) throws -> Double {
-        let stop = StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID)
+        let stop = encoder.template.replyStop(maxNewTokens: maxNewTokens)
         let promptTokens = try prompts.flatMap { prompt in Array(repeating: try encoder.prompt(prompt), count: samplesPerPrompt) }
         let requests = promptTokens.enumerated().map { index, prompt in
             GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, seed: seed &+ UInt64(index)), stop: stop)

@@ -80,10 +80,9 @@ public final class ChatSession {
         droppedTurns += dropped
         turns.append(user)
 
-        var replySampling = sampling
+        var replySampling = template.replySampling(sampling)
         replySampling.seed = sampling.seed &+ UInt64(replies)
-        for id in template.bannedInReply { replySampling.logitBias[id] = -.infinity }
-        let stop = StopCondition(maxNewTokens: maxNewTokens, endOfTextID: template.endID)
+        let stop = template.replyStop(maxNewTokens: maxNewTokens)
         // Reuse the cache when it holds a prefix of the prompt; otherwise start over.
         let reused = session.tokens.count < prompt.count && Array(prompt.prefix(session.tokens.count)) == session.tokens
         if !reused { session.reset() }

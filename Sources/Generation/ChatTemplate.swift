@@ -129,6 +129,18 @@ public struct ChatTemplate: Equatable, Sendable {
     /// Tokens that may not appear inside a reply (the other markers); chat bans them with a -inf logit bias,
     /// so a reply ends only at `<|end|>` or the token limit.
     public var bannedInReply: [Int] { [systemID, userID, assistantID, endOfTextID] }
+
+    /// `sampling` with the other markers banned: how chat (and every evaluation of a chat model) samples a reply.
+    public func replySampling(_ sampling: SamplingConfig) -> SamplingConfig {
+        var banned = sampling
+        for id in bannedInReply { banned.logitBias[id] = -.infinity }
+        return banned
+    }
+
+    /// A reply ends at `<|end|>` or after `maxNewTokens`.
+    public func replyStop(maxNewTokens: Int) -> StopCondition {
+        StopCondition(maxNewTokens: maxNewTokens, endOfTextID: endID)
+    }
 }
 
 extension BPETokenizer: SpecialTokenVocabulary {}

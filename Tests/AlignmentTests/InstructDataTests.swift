@@ -85,6 +85,13 @@ final class InstructDataTests: XCTestCase {
         }
         // Every family appears in the held-out prompts.
         XCTAssertEqual(Set(generator.heldOutPrompts(perFamily: 5).map(\.family)), Set(TaskFamily.allCases))
+        // About half the PPO prompts of the letter families use random letter strings, never a word of the world.
+        let letterPrompts = generator.prompts(count: 600, heldOut: false).filter { [.reverse, .count, .bracket].contains($0.family) }
+        let strings = letterPrompts.filter { record in
+            !InstructWorld.words.contains { record.prompt.hasSuffix(" \($0) in brackets.") || record.prompt.hasSuffix(": " + InstructWorld.spaced($0)) }
+        }
+        XCTAssertEqual(Double(strings.count) / Double(letterPrompts.count), 0.5, accuracy: 0.1)
+        XCTAssertTrue(strings.allSatisfy { InstructWorld.parse(prompt: $0.prompt) != nil })
     }
 
     func testPretrainingTextPractisesSkillsOnlyOnTrainingValues() {

@@ -124,6 +124,9 @@ final class PolicyPairsTests: XCTestCase {
             XCTAssertLessThan(pair.rejectedScore, 1)
             XCTAssertEqual(pair.failure, PolicyPairs.failure)
         }
+        // A prompt without a written answer gets the labeler's own answer as the candidate: the same pairs.
+        let record = PromptRecord(family: .add, prompt: demo.prompt, answer: "ignored")
+        XCTAssertEqual(try PolicyPairs.make(model: model, encoder: encoder, prompts: [record], samplesPerPrompt: 6, maxNewTokens: 5, seed: 1), pairs)
     }
 }
 

@@ -112,8 +112,8 @@ final class AlignmentCommandTests: XCTestCase {
         }
         struct Report: Decodable { var stages: [Stage] }
         let stages = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))).stages
-        XCTAssertEqual(stages.map(\.name), ["base", "SFT", "PPO"])
-        XCTAssertGreaterThan(stages[1].gold, stages[0].gold + 0.1)
+        XCTAssertEqual(stages.map(\.name), ["base", "SFT", "PPO", "DPO"])
+        XCTAssertGreaterThan(stages[1].gold, stages[0].gold + 0.05)
 
         try assertError(["pipeline", "--quick", "--out", out], mentions: "not empty")
     }

@@ -25,6 +25,8 @@ public struct PipelineResult: Codable, Sendable {
     /// Written pairs plus the pairs of the SFT model's own answers the reward model trained on.
     public var rewardTrainingPairs: Int
     public var ppo: PPOResult
+    /// DPO's held-out curve (loss and implied-reward accuracy on the written held-out pairs).
+    public var dpo: [DPOCurvePoint]
     /// The reward model choosing among the SFT model's samples on the held-out prompts.
     public var bestOfN: BestOfN.Result
 }
@@ -94,16 +96,20 @@ public final class AlignmentPipeline {
         }
 
         let rewardModel = try RewardModel(backbone: try StageDirectory.load(path("sft")).model)
-        var rewardTrainingPairs = 0
+        var rewardTrainingPairs = 0, preferencePairs: [PreferencePair] = []
         let reward = try timed("reward model") { () throws -> RewardResult in
             var pairs = pairsTrain
             if config.rewardPolicySamples > 0 {
                 pairs += try PolicyPairs.make(model: rewardModel.backbone, encoder: encoder, demonstrations: sftTrain,
                                               samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
                                               seed: config.reward.seed)
+                pairs += try PolicyPairs.make(model: rewardModel.backbone, encoder: encoder, prompts: ppoPrompts,
+                                              samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
+                                              seed: config.reward.seed &+ 1)
                 log("\(pairs.count - pairsTrain.count) pairs from the SFT model's own answers added to \(pairsTrain.count) written pairs")
             }
             rewardTrainingPairs = pairs.count
+            preferencePairs = pairs
             let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairs, validation: pairsValidation, config: config.reward)
             let result = try trainer.run {
                 log(String(format: "rm step %d | val loss %.4f | val accuracy %.3f", $0.step, $0.validation.loss, $0.validation.accuracy))
@@ -124,9 +130,21 @@ public final class AlignmentPipeline {
             return result
         }
 
+        let dpoPolicy = try StageDirectory.load(path("sft")).model
+        let dpo = try timed("DPO") { () throws -> [DPOCurvePoint] in
+            let trainer = try DPOTrainer(policy: dpoPolicy, reference: reference, encoder: encoder, train: preferencePairs,
+                                         validation: pairsValidation, config: config.dpo)
+            let curve = try trainer.run {
+                log(String(format: "dpo step %d | val loss %.4f | val accuracy %.3f", $0.step, $0.validationLoss, $0.validationAccuracy))
+            }
+            try ModelDirectory.save(model: dpoPolicy, tokenizer: tokenizer, to: path("dpo"), metadata: ["stage": "dpo"])
+            try JSONL.write(curve, to: path("dpo") + "/dpo_metrics.jsonl")
+            return curve
+        }
+
         let (stages, bestOfN) = try timed("evaluation") { () throws -> ([StageSummary], BestOfN.Result) in
             let baseModel = try StageDirectory.load(base).model
-            let stages = try [("base", baseModel), ("SFT", reference), ("PPO", policy)].map { name, model in
+            let stages = try [("base", baseModel), ("SFT", reference), ("PPO", policy), ("DPO", dpoPolicy)].map { name, model in
                 try StageEvaluation.summarize(name: name, model: model, sft: reference, reward: rewardModel, encoder: encoder,
                                               heldOut: heldOut, maxNewTokens: config.evaluationMaxNewTokens,
                                               klSamplesPerPrompt: config.klSamplesPerPrompt, seed: config.ppo.seed)
@@ -136,7 +154,7 @@ public final class AlignmentPipeline {
             return (stages, bestOfN)
         }
         return PipelineResult(config: config, stages: stages, timings: timings, pretraining: pretrainingCurve,
-                              sft: sft, reward: reward, rewardTrainingPairs: rewardTrainingPairs, ppo: ppo, bestOfN: bestOfN)
+                              sft: sft, reward: reward, rewardTrainingPairs: rewardTrainingPairs, ppo: ppo, dpo: dpo, bestOfN: bestOfN)
     }
 
     /// Trains the BPE tokenizer (with the chat markers) and pretrains the base model on `pretrain.txt`;

@@ -55,6 +55,11 @@ public enum PipelineReport {
             series: [PlotSeries(name: "entropy", points: logs.map { (Double($0.iteration), $0.entropy) }),
                      PlotSeries(name: "clip fraction", points: logs.map { (Double($0.iteration), $0.clipFraction) }),
                      PlotSeries(name: "beta x 10", points: logs.map { (Double($0.iteration), $0.klCoefficient * 10) })])))
+        plots.append(("dpo.svg", SVGLinePlot(
+            title: "DPO on the held-out written pairs", xLabel: "step", yLabel: "loss / accuracy",
+            series: [PlotSeries(name: "train loss", points: result.dpo.compactMap { p in p.trainLoss.map { (Double(p.step), $0) } }),
+                     PlotSeries(name: "val loss", points: result.dpo.map { (Double($0.step), $0.validationLoss) }),
+                     PlotSeries(name: "val accuracy", points: result.dpo.map { (Double($0.step), $0.validationAccuracy) })])))
         return plots
     }
 
@@ -131,6 +136,14 @@ public enum PipelineReport {
             md += "entropy \(f3(last.entropy)), clip fraction \(f3(last.clipFraction)).\n\n"
         }
         md += "![PPO reward](plots/ppo_reward.svg)\n\n![PPO gold](plots/ppo_gold.svg)\n\n![PPO KL](plots/ppo_kl.svg)\n\n![PPO policy](plots/ppo_policy.svg)\n\n"
+        md += "## DPO (fourth column)\n\n"
+        md += "Direct preference optimisation from the SFT model on the reward model's \(result.rewardTrainingPairs) training pairs "
+        md += "(beta \(String(format: "%.2f", config.dpo.beta)), \(config.dpo.steps) steps of \(config.dpo.batchSize) pairs), "
+        md += "no reward model and no sampling. "
+        if let last = result.dpo.last {
+            md += "Held-out written pairs at the end: DPO loss \(f3(last.validationLoss)), implied-reward accuracy \(f3(last.validationAccuracy)).\n\n"
+        }
+        md += "![DPO](plots/dpo.svg)\n\n"
         let bon = result.bestOfN
         md += "## Can PPO climb this reward model? Best-of-\(bon.n) on the held-out prompts\n\n"
         md += "The SFT model samples \(bon.n) answers per held-out prompt (temperature 1). Gold score of the answer the reward model "
