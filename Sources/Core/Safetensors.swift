@@ -13,14 +13,23 @@ public struct NamedTensor: Equatable, Sendable {
     }
 }
 
+/// How tensor values are stored in a file: F32, or F16 (IEEE half precision: half the bytes, values
+/// rounded to the nearest half, about 3 significant digits; read back as Float).
+public enum TensorStorage: String, CaseIterable, Sendable {
+    case f32 = "F32"
+    case f16 = "F16"
+
+    var bytesPerValue: Int { self == .f32 ? 4 : 2 }
+}
+
 /// Reads and writes the safetensors format (https://huggingface.co/docs/safetensors):
 /// an 8-byte little-endian header length N, N bytes of JSON naming each tensor's dtype, shape and
-/// byte range in the data section, then the data. Only F32 tensors are used by MiniGPT.
+/// byte range in the data section, then the data. MiniGPT computes in F32; files may store F32 or F16.
 public enum Safetensors {
     /// Largest JSON header accepted; real headers for our models are a few KB.
     public static let maxHeaderBytes = 16 << 20
 
-    public static func encode(_ tensors: [NamedTensor], metadata: [String: String]) throws -> Data {
+    public static func encode(_ tensors: [NamedTensor], metadata: [String: String], storage: TensorStorage = .f32) throws -> Data {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
@@ -28,8 +37,8 @@ public enum Safetensors {
             guard tensor.shape.reduce(1, *) == tensor.values.count else {
                 throw CoreError.invalidArgument("tensor \(tensor.name): shape \(tensor.shape) does not hold \(tensor.values.count) values")
             }
-            let bytes = tensor.values.count * 4
-            header[tensor.name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            let bytes = tensor.values.count * storage.bytesPerValue
+            header[tensor.name] = ["dtype": storage.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
             offset += bytes
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -39,7 +48,12 @@ public enum Safetensors {
         var length = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
         data.append(json)
-        for tensor in tensors {
+        for tensor in tensors where storage == .f16 {
+            // Float16(Float) rounds to nearest, ties to even; values beyond the half range become infinite.
+            let halves = tensor.values.map { Float16($0).bitPattern.littleEndian }
+            halves.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+        for tensor in tensors where storage == .f32 {
             tensor.values.withUnsafeBufferPointer { values in
                 // Float is little-endian on every platform Swift runs MiniGPT on (x86_64, arm64).
                 data.append(UnsafeBufferPointer(start: UnsafeRawPointer(values.baseAddress!).assumingMemoryBound(to: UInt8.self),
@@ -49,8 +63,8 @@ public enum Safetensors {
         return data
     }
 
-    public static func write(_ tensors: [NamedTensor], metadata: [String: String], to path: String) throws {
-        try AtomicFile.write(try encode(tensors, metadata: metadata), to: path)
+    public static func write(_ tensors: [NamedTensor], metadata: [String: String], storage: TensorStorage = .f32, to path: String) throws {
+        try AtomicFile.write(try encode(tensors, metadata: metadata, storage: storage), to: path)
     }
 
     /// Parses a safetensors file, validating every size and offset before any tensor is read.
@@ -70,7 +84,7 @@ public enum Safetensors {
         }
         let dataSize = data.count - headerEnd
         var metadata: [String: String] = [:]
-        var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
+        var entries: [(name: String, shape: [Int], begin: Int, end: Int, storage: TensorStorage)] = []
         for (name, value) in header {
             if name == "__metadata__" {
                 guard let dict = value as? [String: Any] else { throw bad("__metadata__ is not an object") }
@@ -82,7 +96,7 @@ public enum Safetensors {
             }
             guard let info = value as? [String: Any] else { throw bad("entry \(name) is not an object") }
             guard let dtype = info["dtype"] as? String else { throw bad("tensor \(name) has no dtype") }
-            guard dtype == "F32" else { throw bad("tensor \(name) has dtype \(dtype); only F32 is supported") }
+            guard let storage = TensorStorage(rawValue: dtype) else { throw bad("tensor \(name) has dtype \(dtype); only F32 and F16 are supported") }
             guard let shapeValues = info["shape"] as? [Any], let offsets = info["data_offsets"] as? [Any], offsets.count == 2 else {
                 throw bad("tensor \(name) lacks a shape or a pair of data_offsets")
             }
@@ -91,24 +105,32 @@ public enum Safetensors {
             for item in shapeValues {
                 guard let dim = exactInt(item), dim >= 0 else { throw bad("tensor \(name) has a bad dimension \(item)") }
                 let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
-                guard !overflow, product <= dataSize / 4 + 1 else { throw bad("tensor \(name) shape \(shapeValues) is larger than the file") }
+                guard !overflow, product <= dataSize / storage.bytesPerValue + 1 else { throw bad("tensor \(name) shape \(shapeValues) is larger than the file") }
                 elements = product
                 shape.append(dim)
             }
             guard let begin = exactInt(offsets[0]), let end = exactInt(offsets[1]), begin >= 0, begin <= end, end <= dataSize else {
                 throw bad("tensor \(name) has data_offsets \(offsets) outside the \(dataSize)-byte data section")
             }
-            guard end - begin == elements * 4 else {
-                throw bad("tensor \(name) spans \(end - begin) bytes but its shape \(shape) needs \(elements * 4)")
+            guard end - begin == elements * storage.bytesPerValue else {
+                throw bad("tensor \(name) spans \(end - begin) bytes but its shape \(shape) needs \(elements * storage.bytesPerValue)")
             }
-            entries.append((name, shape, begin, end))
+            entries.append((name, shape, begin, end, storage))
         }
         entries.sort { $0.begin != $1.begin ? $0.begin < $1.begin : $0.end < $1.end }
         for (previous, next) in zip(entries, entries.dropFirst()) where next.begin < previous.end {
             throw bad("tensors \(previous.name) and \(next.name) overlap")
         }
         let tensors = entries.map { entry -> NamedTensor in
-            let count = (entry.end - entry.begin) / 4
+            let count = (entry.end - entry.begin) / entry.storage.bytesPerValue
+            if entry.storage == .f16 {
+                var halves = [UInt16](repeating: 0, count: count)
+                halves.withUnsafeMutableBytes { target in
+                    data.copyBytes(to: target.bindMemory(to: UInt8.self),
+                                   from: data.startIndex + headerEnd + entry.begin ..< data.startIndex + headerEnd + entry.end)
+                }
+                return NamedTensor(name: entry.name, shape: entry.shape, values: halves.map { Float(Float16(bitPattern: UInt16(littleEndian: $0))) })
+            }
             var values = [Float](repeating: 0, count: count)
             values.withUnsafeMutableBytes { target in
                 data.copyBytes(to: target.bindMemory(to: UInt8.self),

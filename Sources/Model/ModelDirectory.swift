@@ -29,7 +29,9 @@ public enum ModelDirectory {
         }
     }
 
-    public static func save(model: GPT, tokenizer: any Tokenizer, to directory: String, metadata: [String: String] = [:]) throws {
+    /// `storage` .f16 halves the weights file (values rounded to half precision; loading reads them back as Float).
+    public static func save(model: GPT, tokenizer: any Tokenizer, to directory: String, metadata: [String: String] = [:],
+                            storage: TensorStorage = .f32) throws {
         try createDirectory(directory)
         let config = model.config
         let file = ConfigFile(format: configFormat, version: formatVersion, vocabSize: config.vocabularySize,
@@ -39,11 +41,11 @@ public enum ModelDirectory {
         try AtomicFile.write(try encoder.encode(file), to: directory + "/" + configFile)
         try TokenizerFile.save(tokenizer, to: directory + "/" + tokenizerFile)
         try saveWeights(parameters: model.parameters, layout: model.layout, to: directory + "/" + weightsFile,
-                        metadata: metadata)
+                        metadata: metadata, storage: storage)
     }
 
     public static func saveWeights(parameters: FloatBuffer, layout: ParameterLayout, to path: String,
-                                   metadata: [String: String]) throws {
+                                   metadata: [String: String], storage: TensorStorage = .f32) throws {
         let tensors = layout.tensors.map { tensor in
             NamedTensor(name: tensor.name, shape: tensor.shape,
                         values: Array(UnsafeBufferPointer(start: parameters.pointer + tensor.offset, count: tensor.count)))
@@ -51,7 +53,7 @@ public enum ModelDirectory {
         var allMetadata = metadata
         allMetadata["format"] = weightsFormat
         allMetadata["version"] = String(formatVersion)
-        try Safetensors.write(tensors, metadata: allMetadata, to: path)
+        try Safetensors.write(tensors, metadata: allMetadata, storage: storage, to: path)
     }
 
     /// `directory` may be a model directory or a run directory (see `Checkpoints`).

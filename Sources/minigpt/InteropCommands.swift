@@ -1,4 +1,6 @@
+import Foundation
 import ArgumentParser
+import Core
 import Interop
 import Model
 
@@ -7,8 +9,29 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a model in another ecosystem's format.",
-        subcommands: [ExportHuggingFaceCommand.self]
+        subcommands: [ExportHuggingFaceCommand.self, ExportHalfCommand.self]
     )
+}
+
+/// `minigpt export f16`: a model directory with its weights stored in half precision.
+struct ExportHalfCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "f16",
+        abstract: "Write a copy of a model with its weights stored as F16 (half the file size; every command loads it).",
+        discussion: "Weights are rounded to the nearest half-precision value (about 3 significant digits) and read back as Float32."
+    )
+
+    @Option(help: "Model or run directory.") var model: String
+    @Option(help: "Directory to write (must not hold a model yet).") var out: String
+
+    func run() throws {
+        if FileManager.default.fileExists(atPath: out + "/" + ModelDirectory.weightsFile) {
+            throw ValidationError("\(out) already holds a model; choose another --out")
+        }
+        let (gpt, tokenizer) = try ModelDirectory.load(model)
+        try ModelDirectory.save(model: gpt, tokenizer: tokenizer, to: out, metadata: ["converted_from": model], storage: .f16)
+        Console.status("wrote \(out): \(formatCount(gpt.parameterCount)) parameters stored as F16")
+    }
 }
 
 struct ExportHuggingFaceCommand: ParsableCommand {

@@ -101,15 +101,15 @@ final class HuggingFaceImportVariantsTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains(expected), "\(name): \(error)")
             }
         }
-        // Half precision (as many Hub checkpoints are) is refused with the conversion to use.
+        // bfloat16 (as many Hub checkpoints are) is refused with the conversion to use.
         let half = try variant()
         var bytes = try AtomicFile.read(half.file("model.safetensors"))
         let f32 = Data("\"F32\"".utf8)
         let at = try XCTUnwrap(bytes.range(of: f32))
-        bytes.replaceSubrange(at, with: Data("\"F16\"".utf8))
+        bytes.replaceSubrange(at, with: Data("\"BF16\"".utf8))
         try AtomicFile.write(bytes, to: half.file("model.safetensors"))
         XCTAssertThrowsError(try HuggingFaceGPT2.loadModel(directory: half.path)) {
-            XCTAssertTrue("\($0)".contains("dtype F16") && "\($0)".contains("model.float()"), "\($0)")
+            XCTAssertTrue("\($0)".contains("dtype BF16") && "\($0)".contains("model.float()"), "\($0)")
         }
         let pickled = TemporaryDirectory()
         try FileManager.default.copyItem(atPath: tinyGPT2 + "/config.json", toPath: pickled.file("config.json"))
