@@ -13,9 +13,9 @@ final class ShippedAssistantTests: XCTestCase {
         let (model, tokenizer) = try StageDirectory.load(directory)
         let prompts = try JSONL.read(PromptRecord.self, from: root + "/Corpora/instruct/" + InstructFiles.heldOutPrompts)
         let report = try GoldEvaluation.evaluate(model: model, encoder: try ChatEncoder(tokenizer: tokenizer), prompts: prompts, maxNewTokens: 24)
-        // The card's table row for PPO: "| PPO | <gold x100> | ..." with exact matches in TaskFamily order.
+        // The card's row for the shipped (F16) weights: "| shipped ... | <gold x100> | ..." with exact matches in TaskFamily order.
         let card = try String(contentsOfFile: directory + "/README.md", encoding: .utf8)
-        let row = try XCTUnwrap(card.split(separator: "\n").first { $0.hasPrefix("| PPO |") })
+        let row = try XCTUnwrap(card.split(separator: "\n").first { $0.hasPrefix("| shipped") })
         let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
         XCTAssertEqual(try XCTUnwrap(Double(cells[1])), report.meanScore * 100, accuracy: 0.051)
         for (offset, family) in TaskFamily.allCases.enumerated() {
