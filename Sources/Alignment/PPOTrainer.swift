@@ -6,16 +6,17 @@ import Tokenizers
 import Training
 
 /// PPO against a frozen reward model (InstructGPT's third stage). Each iteration samples one response per
-/// drawn prompt from the policy on the KV cache (temperature 1), scores it with the reward model, turns the
-/// score and the per-token KL to the frozen reference into per-token rewards, estimates advantages with GAE
-/// from the value head, and runs `epochs` passes of clipped-surrogate + clipped-value minibatch updates.
-/// The adaptive controller then moves beta toward the KL target. The held-out prompts are only scored by
+/// drawn prompt from the policy on the KV cache (temperature 1), scores it with the reward model (or, as a
+/// diagnostic only, the gold judge: `PPORewardSource`), turns the score and the per-token KL to the frozen
+/// reference into per-token rewards, estimates advantages with GAE from the value head, and runs `epochs`
+/// passes of clipped-surrogate + clipped-value minibatch updates. The adaptive controller then moves beta
+/// toward the KL target. The held-out prompts are only scored by
 /// the gold judge for the log; nothing trains on them.
 public final class PPOTrainer {
     public let policy: GPT
     public let valueHead: ValueHead
     public let reference: GPT
-    public let reward: RewardModel
+    public let reward: PPORewardSource
     public let encoder: ChatEncoder
     public let config: PPOConfig
     public private(set) var klController: AdaptiveKLController
@@ -41,9 +42,10 @@ public final class PPOTrainer {
         var returns: [Double]
     }
 
-    public init(policy: GPT, reference: GPT, reward: RewardModel, encoder: ChatEncoder,
+    public init(policy: GPT, reference: GPT, reward: PPORewardSource, encoder: ChatEncoder,
                 prompts: [PromptRecord], heldOut: [PromptRecord], config: PPOConfig) throws {
         try config.validate()
+        try reward.validate()
         guard !prompts.isEmpty else { throw AlignmentError.emptyDataset("the PPO prompt set") }
         guard !heldOut.isEmpty else { throw AlignmentError.emptyDataset("the held-out prompt set") }
         try Self.checkCompatible(policy: policy, reference: reference, reward: reward, tokenizer: encoder.tokenizer)
@@ -68,14 +70,18 @@ public final class PPOTrainer {
         generator = SeededGenerator(seed: config.seed)
     }
 
-    /// The reference and the reward model must read the policy's tokens the same way: same vocabulary,
-    /// same context, same special tokens.
-    static func checkCompatible(policy: GPT, reference: GPT, reward: RewardModel, tokenizer: any Tokenizer) throws {
+    /// The reference and the reward model (if the source is one) must read the policy's tokens the same way:
+    /// same vocabulary, same context, same special tokens.
+    static func checkCompatible(policy: GPT, reference: GPT, reward source: PPORewardSource, tokenizer: any Tokenizer) throws {
         guard reference.config == policy.config else {
             throw AlignmentError.mismatch("the reference model's config differs from the policy's: it must be the policy's SFT model")
         }
+        guard tokenizer.vocabularySize == policy.config.vocabularySize else {
+            throw AlignmentError.mismatch("the tokenizer's vocabulary (\(tokenizer.vocabularySize)) does not match the policy's (\(policy.config.vocabularySize))")
+        }
+        guard case .model(let reward) = source else { return }
         let rewardConfig = reward.backbone.config
-        guard rewardConfig.vocabularySize == policy.config.vocabularySize, tokenizer.vocabularySize == policy.config.vocabularySize else {
+        guard rewardConfig.vocabularySize == policy.config.vocabularySize else {
             throw AlignmentError.mismatch("the reward model's vocabulary (\(rewardConfig.vocabularySize)) does not match the policy's (\(policy.config.vocabularySize)): train it from the same SFT model")
         }
         guard rewardConfig.contextLength >= policy.config.contextLength else {
@@ -97,17 +103,6 @@ public final class PPOTrainer {
         return try rolloutGenerator.generate(requests, tokenizer: encoder.tokenizer)
     }
 
-    /// Reward-model scores of (prompt, response text) exchanges.
-    func scores(prompts: [String], responses: [String]) throws -> [Double] {
-        var result: [Double] = []
-        for start in stride(from: 0, to: prompts.count, by: config.minibatchSize) {
-            let end = min(start + config.minibatchSize, prompts.count)
-            let sequences = try (start..<end).map { try encoder.exchange(prompt: prompts[$0], response: responses[$0]).map(Int32.init) }
-            result += try reward.scores(sequences, pad: pad).map(Double.init)
-        }
-        return result
-    }
-
     // MARK: One iteration
 
     public func iteration(_ index: Int) throws -> PPOIterationLog {
@@ -116,7 +111,8 @@ public final class PPOTrainer {
         let promptTokens = drawn.map { encodedPrompts[$0] }
         let results = try sampleResponses(promptTokens)
         let texts = results.map { String(decoding: $0.text, as: UTF8.self) }
-        let rewardScores = try scores(prompts: drawn.map { prompts[$0].prompt }, responses: texts)
+        let rewardScores = try reward.scores(prompts: drawn.map { prompts[$0].prompt }, responses: texts, encoder: encoder,
+                                             batchSize: config.minibatchSize)
 
         // Old log-probabilities, values and entropies of the policy; the reference's log-probabilities.
         var rollouts: [Rollout] = [], klPerResponse: [Double] = [], entropies: [Double] = []

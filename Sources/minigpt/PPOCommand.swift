@@ -68,6 +68,9 @@ struct PPOCommand: ParsableCommand {
     @Option(help: "Instruction data directory.") var data: String
     @Option(help: "Output model directory (must not hold a model yet).") var out: String
     @Option(help: "Frozen reference for the KL penalty (default: --policy).") var reference: String?
+    @Option(help: ArgumentHelp("DIAGNOSTIC ONLY: reward rollouts with the gold judge's score x SCALE instead of --reward (then only checked), "
+                               + "to see how far PPO gets with a perfect reward model. The result has seen the judge: not a comparable PPO model.",
+                               valueName: "scale")) var goldRewardDiagnostic: Double?
     @OptionGroup var ppo: PPOOptions
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -76,12 +79,14 @@ struct PPOCommand: ParsableCommand {
         try refuseToOverwriteModel(out)
         let stages = try PPOStages(policy: policy, reference: reference ?? policy, reward: reward, data: data)
         let started = Date()
-        let trainer = try stages.trainer(config: ppo.config)
-        let result = try trainer.run { Console.status(PPOLogFormat.line($0)) }
-        try stages.save(trainer: trainer, result: result, to: out, metadata: ["policy": policy, "reward": reward])
+        let trainer = try stages.trainer(config: ppo.config, goldRewardScale: goldRewardDiagnostic)
+        let rewardLabel = goldRewardDiagnostic.map { String(format: "gold x%g", $0) } ?? "rm"
+        let result = try trainer.run { Console.status(PPOLogFormat.line($0, rewardLabel: rewardLabel)) }
+        let rewardSource = goldRewardDiagnostic == nil ? reward : rewardLabel + " (diagnostic: this policy has seen the judge)"
+        try stages.save(trainer: trainer, result: result, to: out, metadata: ["policy": policy, "reward": rewardSource])
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); policy in \(out)")
         let last = result.logs.last!
-        Console.out(String(format: "held-out gold score: sft %.3f -> ppo %.3f | rm score %.3f | kl %.3f (target %.2f)\n",
+        Console.out(String(format: "held-out gold score: sft %.3f -> ppo %.3f | \(rewardLabel) score %.3f | kl %.3f (target %.2f)\n",
                            result.initialGold, last.gold ?? .nan, last.rewardScore, last.kl, ppo.config.klTarget))
     }
 }
@@ -114,8 +119,10 @@ struct PPOStages {
     /// Text that exercises the special tokens and ordinary words, to compare two tokenizers.
     static let probe = "<|user|>What is 23 + 45? Reverse the letters: s t o n e<|end|><|assistant|>[stone]<|end|>"
 
-    func trainer(config: PPOConfig) throws -> PPOTrainer {
-        try PPOTrainer(policy: policy, reference: reference, reward: reward, encoder: encoder, prompts: prompts, heldOut: heldOut, config: config)
+    /// A trainer on the reward model, or on the gold judge x `goldRewardScale` (the diagnostic) when that is set.
+    func trainer(config: PPOConfig, goldRewardScale: Double?) throws -> PPOTrainer {
+        let source = goldRewardScale.map { PPORewardSource.goldJudge(scale: $0) } ?? .model(reward)
+        return try PPOTrainer(policy: policy, reference: reference, reward: source, encoder: encoder, prompts: prompts, heldOut: heldOut, config: config)
     }
 
     func save(trainer: PPOTrainer, result: PPOResult, to directory: String, metadata: [String: String]) throws {

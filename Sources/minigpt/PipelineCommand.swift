@@ -8,10 +8,11 @@ struct PipelineCommand: ParsableCommand {
         commandName: "pipeline",
         abstract: "Run every alignment stage end to end: data, pretraining, SFT, reward model, PPO, then a report.",
         discussion: """
-        Writes into --out: data/ (unless --data), tokenizer.json and base/ (unless --base), sft/, rm/, ppo/ (each \
-        an ordinary model directory), report.md with plots/*.svg, and report.json. The report compares the base, \
-        SFT and PPO models on the held-out prompts: gold score, reward-model score, KL to SFT and exact match per \
-        task family. --quick shrinks every stage so the whole run takes well under a minute (for CI); its numbers \
+        Writes into --out: data/ (unless --data), tokenizer.json and base/ (unless --base), sft/, rm/, ppo/, dpo/ \
+        and ppo_gold_reward/ (each an ordinary model directory), report.md with plots/*.svg, and report.json. The \
+        report compares the base, SFT, PPO and DPO models on the held-out prompts: greedy and sampled gold score, \
+        reward-model score, KL to SFT and exact match per task family. Its last row is a diagnostic, not a stage: \
+        the same PPO rewarded by the gold judge instead of the reward model, the most any reward model could give. --quick shrinks every stage so the whole run takes well under a minute (for CI); its numbers \
         only show that the stages run.
         """
     )

@@ -18,6 +18,18 @@ final class PPOTrainerTests: XCTestCase {
         return data.prompts(count: 12, heldOut: false)
     }
 
+    /// Replies to each prompt `samples` times on the KV cache, reply j seeded with `seed + j`, as
+    /// `StageEvaluation.sampledScores` documents it.
+    func regenerate(model: GPT, encoder: ChatEncoder, prompts: [String], samples: Int, maxNewTokens: Int,
+                    seed: UInt64) throws -> (prompts: [[Int]], results: [GenerationResult]) {
+        let promptTokens = try prompts.flatMap { Array(repeating: try encoder.prompt($0), count: samples) }
+        let requests = promptTokens.enumerated().map { index, prompt in
+            GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, seed: seed &+ UInt64(index)),
+                              stop: StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID))
+        }
+        return (promptTokens, try BatchGenerator(model: model).generate(requests, tokenizer: encoder.tokenizer))
+    }
+
     /// The KL estimate teacher-forces the sampled replies through both models in padded batches. Recompute
     /// it independently: the policy's log-probabilities as the KV-cache sampler reported them, the
     /// reference's from one unpadded forward pass per reply.
@@ -30,17 +42,14 @@ final class PPOTrainerTests: XCTestCase {
         let large = randomValues(other.parameters.count, scale: 0.5, seed: 3)
         for i in 0..<other.parameters.count { other.parameters[i] += large[i] }
         let texts = prompts().map(\.prompt)
-        let kl = try StageEvaluation.klToReference(model: model, reference: other, encoder: encoder, prompts: texts,
-                                                   samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
-        XCTAssertEqual(try StageEvaluation.klToReference(model: model, reference: model, encoder: encoder, prompts: texts,
-                                                         samplesPerPrompt: 2, maxNewTokens: 6, seed: 9), 0)
+        let sampled = try StageEvaluation.sampledScores(model: model, reference: other, encoder: encoder, prompts: texts,
+                                                        samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
+        let againstItself = try StageEvaluation.sampledScores(model: model, reference: model, encoder: encoder, prompts: texts,
+                                                              samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
+        XCTAssertEqual(againstItself.klToReference, 0)
+        XCTAssertEqual(againstItself.gold, sampled.gold, "the reference does not change the samples")
 
-        let promptTokens = try texts.flatMap { Array(repeating: try encoder.prompt($0), count: 2) }
-        let requests = promptTokens.enumerated().map { index, prompt in
-            GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, seed: 9 &+ UInt64(index)),
-                              stop: StopCondition(maxNewTokens: 6, endOfTextID: encoder.template.endID))
-        }
-        let results = try BatchGenerator(model: model).generate(requests, tokenizer: tokenizer)
+        let (promptTokens, results) = try regenerate(model: model, encoder: encoder, prompts: texts, samples: 2, maxNewTokens: 6, seed: 9)
         var expected = 0.0
         for (prompt, result) in zip(promptTokens, results) {
             let sequence = (prompt + result.tokens).map(Int32.init)
@@ -49,8 +58,43 @@ final class PPOTrainerTests: XCTestCase {
             expected += zip(result.logProbabilities, referenceLogProbs).reduce(0) { $0 + Double($1.0) - $1.1 }
         }
         expected /= Double(results.count)
-        XCTAssertEqual(kl, expected, accuracy: 1e-4 * max(1, abs(expected)))
-        XCTAssertGreaterThan(kl, 1, "two different models must disagree")
+        XCTAssertEqual(sampled.klToReference, expected, accuracy: 1e-4 * max(1, abs(expected)))
+        XCTAssertGreaterThan(sampled.klToReference, 1, "two different models must disagree")
+    }
+
+    /// A model that samples only `tokens`, each with equal probability, whatever the context: its final layer
+    /// norm has weight 0 and bias 30 * e_0, so every position's logits are 30 * wte[v][0], with wte[v][0] = 1
+    /// for `tokens` and 0 for every other token (e^-30 less likely).
+    func modelSampling(only tokens: Set<Int>, vocabulary: Int) throws -> GPT {
+        let model = try tinyModel(vocabulary: vocabulary, seed: 1)
+        let layout = model.layout, c = model.config.width
+        for v in 0..<vocabulary { model.parameters[layout.tokenEmbedding + v * c] = tokens.contains(v) ? 1 : 0 }
+        for i in 0..<c {
+            model.parameters[layout.finalNormWeight + i] = 0
+            model.parameters[layout.finalNormBias + i] = i == 0 ? 30 : 0
+        }
+        return model
+    }
+
+    /// Each reply is "7" repeated a random number of times (half "7", half the end marker per token). Replies
+    /// differ between samples, and the judge scores them differently per prompt ("7" answers "3 + 4", a
+    /// number answers any sum), so the sampled gold must be the mean of the judge over the same replies, each
+    /// judged against its own prompt.
+    func testSampledGoldIsTheJudgesMeanOverTheSameSampledReplies() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let seven = try XCTUnwrap(tokenizer.encode("7").first)
+        let model = try modelSampling(only: [seven, encoder.template.endID], vocabulary: tokenizer.vocabularySize)
+        let texts = ["What is 3 + 4?", "What is 2 + 2?", "Reverse the letters: s t o n e"]
+        let sampled = try StageEvaluation.sampledScores(model: model, reference: model, encoder: encoder, prompts: texts,
+                                                        samplesPerPrompt: 8, maxNewTokens: 3, seed: 5)
+        let (_, results) = try regenerate(model: model, encoder: encoder, prompts: texts, samples: 8, maxNewTokens: 3, seed: 5)
+        let replies = results.map { String(decoding: $0.text, as: UTF8.self) }
+        XCTAssertTrue(replies.allSatisfy { $0.allSatisfy { $0 == "7" } }, "\(replies)")
+        XCTAssertGreaterThan(Set(replies).count, 2, "the samples must differ: \(replies)")
+        let scores = replies.enumerated().map { GoldJudge.score(prompt: texts[$0.offset / 8], response: $0.element) }
+        XCTAssertEqual(sampled.gold, scores.reduce(0, +) / Double(scores.count), accuracy: 1e-12)
+        XCTAssertGreaterThan(Set(scores).count, 1, "the judge must tell the replies apart: \(scores)")
     }
 
     /// A frozen reward model with a random head scores replies by some fixed function of their text; PPO
@@ -74,7 +118,7 @@ final class PPOTrainerTests: XCTestCase {
         config.klHorizon = 10_000
         config.goldEvery = 100
         let records = prompts()
-        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: reward, encoder: encoder,
+        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: .model(reward), encoder: encoder,
                                      prompts: records, heldOut: Array(records.prefix(2)), config: config)
         let logs = try trainer.run(goldMaxNewTokens: 4).logs
         XCTAssertEqual(logs.count, 100)
@@ -86,19 +130,45 @@ final class PPOTrainerTests: XCTestCase {
         XCTAssertNotNil(logs.last?.gold)
     }
 
+    /// With the gold judge as the reward, every rollout of a policy that can only say "7" is "777" (3 tokens),
+    /// which the judge scores 0.1 for "What is 3 + 5?" (a number, not the answer): the iteration's reward
+    /// is 0.1 x the scale. No reward model is needed or checked.
+    func testGoldJudgeRewardIsTheJudgesScoreTimesTheScale() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let seven = try XCTUnwrap(tokenizer.encode("7").first)
+        let policy = try modelSampling(only: [seven], vocabulary: tokenizer.vocabularySize)
+        let reference = try modelSampling(only: [seven], vocabulary: tokenizer.vocabularySize)
+        let records = [PromptRecord(family: .add, prompt: "What is 3 + 5?", answer: "8")]
+        var config = PPOConfig()
+        config.rollouts = 4
+        config.minibatchSize = 4
+        config.maxNewTokens = 3
+        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: .goldJudge(scale: 4), encoder: encoder,
+                                     prompts: records, heldOut: records, config: config)
+        XCTAssertEqual(GoldJudge.score(prompt: records[0].prompt, response: "777"), 0.1)
+        let log = try trainer.iteration(0)
+        XCTAssertEqual(log.responseLength, 3)
+        XCTAssertEqual(log.rewardScore, 0.4, accuracy: 1e-12)
+        for scale in [0, -1, Double.nan] {
+            XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: reference, reward: .goldJudge(scale: scale), encoder: encoder,
+                                                prompts: records, heldOut: records, config: config))
+        }
+    }
+
     func testRewardModelOfAnotherVocabularyIsRejected() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         let policy = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 1)
         let reward = try RewardModel(backbone: try tinyModel(vocabulary: tokenizer.vocabularySize + 1, seed: 2))
-        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: reward, encoder: encoder,
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: .model(reward), encoder: encoder,
                                             prompts: prompts(), heldOut: prompts(), config: PPOConfig())) { error in
             XCTAssertTrue("\(error)".contains("vocabulary"), "\(error)")
         }
         let wider = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 1, width: 32)
-        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: wider, reward: try RewardModel(backbone: policy), encoder: encoder,
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: wider, reward: .model(try RewardModel(backbone: policy)), encoder: encoder,
                                             prompts: prompts(), heldOut: prompts(), config: PPOConfig()))
-        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: try RewardModel(backbone: policy), encoder: encoder,
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: .model(try RewardModel(backbone: policy)), encoder: encoder,
                                             prompts: [], heldOut: prompts(), config: PPOConfig()))
     }
 }

@@ -120,14 +120,14 @@ final class AlignmentReportTests: XCTestCase {
     func testComparisonTableExactText() {
         let base = StageSummary(name: "base", goldScore: 0.1234,
                                 exactMatch: ["add": 0.5, "larger": 1, "reverse": 0, "count": 0.25, "capital": 0.333], samples: [])
-        let sft = StageSummary(name: "SFT", goldScore: 0.876, rewardScore: 1.23456, klToSFT: 0,
+        let sft = StageSummary(name: "SFT", goldScore: 0.876, sampledGoldScore: 0.5125, rewardScore: 1.23456, klToSFT: 0,
                                exactMatch: ["bracket": 1, "capital": 0.6, "count": 0.75, "reverse": 0.9, "larger": 1, "add": 1],
                                samples: [])
         XCTAssertEqual(AlignmentReport.comparisonTable([base, sft]), """
-        | stage | gold x100 | RM score | KL to SFT | exact add | exact larger | exact reverse | exact count | exact capital | exact bracket |
-        | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-        | base | 12.3 | - | - | 0.50 | 1.00 | 0.00 | 0.25 | 0.33 | - |
-        | SFT | 87.6 | 1.235 | 0.000 | 1.00 | 1.00 | 0.90 | 0.75 | 0.60 | 1.00 |
+        | stage | gold x100 | gold sampled x100 | RM score | KL to SFT | exact add | exact larger | exact reverse | exact count | exact capital | exact bracket |
+        | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+        | base | 12.3 | - | - | - | 0.50 | 1.00 | 0.00 | 0.25 | 0.33 | - |
+        | SFT | 87.6 | 51.2 | 1.235 | 0.000 | 1.00 | 1.00 | 0.90 | 0.75 | 0.60 | 1.00 |
 
         """)
     }
@@ -165,11 +165,11 @@ final class AlignmentReportTests: XCTestCase {
     }
 
     func testStageSummaryRoundTripsThroughJSON() throws {
-        let stage = StageSummary(name: "PPO", goldScore: 0.5, rewardScore: nil, klToSFT: 0.25, exactMatch: ["add": 1],
+        let stage = StageSummary(name: "PPO", goldScore: 0.5, sampledGoldScore: 0.375, rewardScore: nil, klToSFT: 0.25, exactMatch: ["add": 1],
                                  samples: [sample(.add, "What is 1 + 2?", "3", 1)])
         let data = try JSONEncoder().encode(stage)
         let json = String(decoding: data, as: UTF8.self)
-        XCTAssertTrue(json.contains("\"kl_to_sft\":0.25") && json.contains("\"gold_score\":0.5"), json)
+        XCTAssertTrue(json.contains("\"kl_to_sft\":0.25") && json.contains("\"gold_score\":0.5") && json.contains("\"sampled_gold_score\":0.375"), json)
         let back = try JSONDecoder().decode(StageSummary.self, from: data)
         XCTAssertEqual(AlignmentReport.comparisonTable([back]), AlignmentReport.comparisonTable([stage]))
         XCTAssertNil(back.rewardScore)

@@ -94,7 +94,7 @@ final class AlignmentCommandTests: XCTestCase {
         let out = directory.file("run")
         let result = try run(["pipeline", "--quick", "--out", out, "--threads", "1"])
         XCTAssertTrue(result.stdout.contains("| PPO |"), result.stdout)
-        for stage in ["base", "sft", "rm", "ppo"] {
+        for stage in ["base", "sft", "rm", "ppo", "ppo_gold_reward"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + stage), stage)
         }
         let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
@@ -108,12 +108,16 @@ final class AlignmentCommandTests: XCTestCase {
         struct Stage: Decodable {
             var name: String
             var gold: Double
-            enum CodingKeys: String, CodingKey { case name, gold = "gold_score" }
+            var sampledGold: Double
+            enum CodingKeys: String, CodingKey { case name, gold = "gold_score", sampledGold = "sampled_gold_score" }
         }
         struct Report: Decodable { var stages: [Stage] }
+        let diagnostic = "PPO, gold judge as reward (diagnostic)"
         let stages = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))).stages
-        XCTAssertEqual(stages.map(\.name), ["base", "SFT", "PPO", "DPO"])
+        XCTAssertEqual(stages.map(\.name), ["base", "SFT", "PPO", "DPO", diagnostic])
         XCTAssertGreaterThan(stages[1].gold, stages[0].gold + 0.05)
+        XCTAssertTrue(stages.allSatisfy { (0...1).contains($0.sampledGold) }, "\(stages)")
+        XCTAssertTrue(report.contains("| \(diagnostic) |") && report.contains("upper bound"), report)
 
         try assertError(["pipeline", "--quick", "--out", out], mentions: "not empty")
     }

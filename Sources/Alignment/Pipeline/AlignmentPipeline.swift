@@ -14,7 +14,7 @@ public struct PipelineResult: Codable, Sendable {
     }
 
     public var config: PipelineConfig
-    /// base, SFT and PPO on the held-out prompts.
+    /// base, SFT, PPO, DPO and the gold-reward diagnostic on the held-out prompts.
     public var stages: [StageSummary]
     /// Wall-clock seconds per stage, in order.
     public var timings: [StageTiming]
@@ -25,6 +25,8 @@ public struct PipelineResult: Codable, Sendable {
     /// Written pairs plus the pairs of the SFT model's own answers the reward model trained on.
     public var rewardTrainingPairs: Int
     public var ppo: PPOResult
+    /// The diagnostic PPO run rewarded by the gold judge (`PipelineConfig.goldRewardDiagnosticScale`); nil when skipped.
+    public var ppoGoldReward: PPOResult?
     /// DPO's held-out curve (loss and implied-reward accuracy on the written held-out pairs).
     public var dpo: [DPOCurvePoint]
     /// The reward model choosing among the SFT model's samples on the held-out prompts.
@@ -55,6 +57,9 @@ public final class AlignmentPipeline {
         self.baseDirectory = baseDirectory
         self.dataDirectory = dataDirectory
     }
+
+    /// The diagnostic PPO run's stage, timing and report row: PPO from the SFT model rewarded by the gold judge.
+    public static let goldRewardStage = "PPO, gold judge as reward (diagnostic)"
 
     func path(_ name: String) -> String { directory + "/" + name }
 
@@ -121,13 +126,25 @@ public final class AlignmentPipeline {
 
         let policy = try StageDirectory.load(path("sft")).model
         let reference = try StageDirectory.load(path("sft")).model
-        let ppo = try timed("PPO") { () throws -> PPOResult in
-            let trainer = try PPOTrainer(policy: policy, reference: reference, reward: rewardModel, encoder: encoder,
+        func runPPO(_ policy: GPT, reward: PPORewardSource, rewardLabel: String, directory: String, metadata: [String: String]) throws -> PPOResult {
+            let trainer = try PPOTrainer(policy: policy, reference: reference, reward: reward, encoder: encoder,
                                          prompts: ppoPrompts, heldOut: heldOut, config: config.ppo)
-            let result = try trainer.run(goldMaxNewTokens: config.evaluationMaxNewTokens) { log(PPOLogFormat.line($0)) }
-            try ModelDirectory.save(model: policy, tokenizer: tokenizer, to: path("ppo"), metadata: ["stage": "ppo"])
-            try JSONL.write(result.logs, to: path("ppo") + "/ppo_metrics.jsonl")
+            let result = try trainer.run(goldMaxNewTokens: config.evaluationMaxNewTokens) { log(PPOLogFormat.line($0, rewardLabel: rewardLabel)) }
+            try ModelDirectory.save(model: policy, tokenizer: tokenizer, to: path(directory), metadata: metadata)
+            try JSONL.write(result.logs, to: path(directory) + "/ppo_metrics.jsonl")
             return result
+        }
+        let ppo = try timed("PPO") { try runPPO(policy, reward: .model(rewardModel), rewardLabel: "rm", directory: "ppo", metadata: ["stage": "ppo"]) }
+        // Same PPOConfig and SFT start as the real PPO; only the reward differs.
+        var goldRewardPolicy: GPT?, ppoGoldReward: PPOResult?
+        if let scale = config.goldRewardDiagnosticScale {
+            let diagnosticPolicy = try StageDirectory.load(path("sft")).model
+            let label = String(format: "gold x%g", scale)
+            ppoGoldReward = try timed(Self.goldRewardStage) {
+                try runPPO(diagnosticPolicy, reward: .goldJudge(scale: scale), rewardLabel: label, directory: "ppo_gold_reward",
+                           metadata: ["stage": "ppo_gold_reward", "reward": label + " (diagnostic: this policy has seen the judge)"])
+            }
+            goldRewardPolicy = diagnosticPolicy
         }
 
         let dpoPolicy = try StageDirectory.load(path("sft")).model
@@ -144,7 +161,8 @@ public final class AlignmentPipeline {
 
         let (stages, bestOfN) = try timed("evaluation") { () throws -> ([StageSummary], BestOfN.Result) in
             let baseModel = try StageDirectory.load(base).model
-            let stages = try [("base", baseModel), ("SFT", reference), ("PPO", policy), ("DPO", dpoPolicy)].map { name, model in
+            let diagnostic = goldRewardPolicy.map { [(Self.goldRewardStage, $0)] } ?? []
+            let stages = try ([("base", baseModel), ("SFT", reference), ("PPO", policy), ("DPO", dpoPolicy)] + diagnostic).map { name, model in
                 try StageEvaluation.summarize(name: name, model: model, sft: reference, reward: rewardModel, encoder: encoder,
                                               heldOut: heldOut, maxNewTokens: config.evaluationMaxNewTokens,
                                               klSamplesPerPrompt: config.klSamplesPerPrompt, seed: config.ppo.seed)
@@ -154,7 +172,8 @@ public final class AlignmentPipeline {
             return (stages, bestOfN)
         }
         return PipelineResult(config: config, stages: stages, timings: timings, pretraining: pretrainingCurve,
-                              sft: sft, reward: reward, rewardTrainingPairs: rewardTrainingPairs, ppo: ppo, dpo: dpo, bestOfN: bestOfN)
+                              sft: sft, reward: reward, rewardTrainingPairs: rewardTrainingPairs, ppo: ppo, ppoGoldReward: ppoGoldReward,
+                              dpo: dpo, bestOfN: bestOfN)
     }
 
     /// Trains the BPE tokenizer (with the chat markers) and pretrains the base model on `pretrain.txt`;
@@ -194,8 +213,9 @@ public final class AlignmentPipeline {
 
 /// The one-line form of a PPO log line, shared by `minigpt ppo` and the pipeline.
 public enum PPOLogFormat {
-    public static func line(_ log: PPOIterationLog) -> String {
-        var line = String(format: "ppo iter %d | rm %.3f | kl %.3f (beta %.3f) | entropy %.3f | approx-kl %.4f | clip %.3f | pg %.4f | vf %.4f | len %.1f | %.1fs",
+    /// `rewardLabel` names what scored the rollouts ("rm" for the reward model).
+    public static func line(_ log: PPOIterationLog, rewardLabel: String = "rm") -> String {
+        var line = String(format: "ppo iter %d | \(rewardLabel) %.3f | kl %.3f (beta %.3f) | entropy %.3f | approx-kl %.4f | clip %.3f | pg %.4f | vf %.4f | len %.1f | %.1fs",
                           log.iteration, log.rewardScore, log.kl, log.klCoefficient, log.entropy, log.approxKL, log.clipFraction,
                           log.policyLoss, log.valueLoss, log.responseLength, log.seconds)
         if let gold = log.gold { line += String(format: " | gold %.3f", gold) }

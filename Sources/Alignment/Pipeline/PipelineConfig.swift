@@ -29,8 +29,11 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     public var bestOfN = 8
     /// Token limit of the greedy replies the gold judge scores.
     public var evaluationMaxNewTokens = 24
-    /// Sampled replies per held-out prompt for the KL-to-SFT column.
+    /// Sampled replies per held-out prompt for the KL-to-SFT and sampled-gold columns.
     public var klSamplesPerPrompt = 4
+    /// The diagnostic PPO run rewarded by the gold judge x this scale instead of the reward model (same
+    /// PPOConfig, from the same SFT model): how far a perfect reward model could take this PPO. nil skips it.
+    public var goldRewardDiagnosticScale: Double? = 4
 
     public init() {
         pretraining.evalEvery = 500
@@ -90,5 +93,6 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         guard evaluationMaxNewTokens >= 1, klSamplesPerPrompt >= 1, bestOfN >= 1, rewardPolicySamples >= 0 else {
             throw AlignmentError.invalidArgument("evaluation token limit, KL samples and best-of-N must be at least 1")
         }
+        if let scale = goldRewardDiagnosticScale { try PPORewardSource.goldJudge(scale: scale).validate() }
     }
 }

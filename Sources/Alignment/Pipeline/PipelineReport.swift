@@ -42,9 +42,13 @@ public enum PipelineReport {
             title: "PPO: reward-model score of the rollouts", xLabel: "iteration", yLabel: "RM score",
             series: [PlotSeries(name: "per iteration", points: logs.map { (Double($0.iteration), $0.rewardScore) }),
                      PlotSeries(name: "10-iter mean", points: movingAverage(logs.map { (Double($0.iteration), $0.rewardScore) }, window: 10))])))
+        var goldSeries = [PlotSeries(name: "PPO on the reward model (never sees the judge)", points: gold)]
+        if let diagnostic = result.ppoGoldReward {
+            let points = [(0.0, diagnostic.initialGold)] + diagnostic.logs.compactMap { log in log.gold.map { (Double(log.iteration), $0) } }
+            goldSeries.append(PlotSeries(name: "gold judge as reward (diagnostic)", points: points))
+        }
         plots.append(("ppo_gold.svg", SVGLinePlot(
-            title: "PPO: held-out gold score (the policy never sees it)", xLabel: "iteration", yLabel: "gold score",
-            series: [PlotSeries(name: "gold", points: gold)])))
+            title: "PPO: held-out greedy gold score", xLabel: "iteration", yLabel: "gold score", series: goldSeries)))
         plots.append(("ppo_kl.svg", SVGLinePlot(
             title: "PPO: KL to the SFT reference per response", xLabel: "iteration", yLabel: "nats",
             series: [PlotSeries(name: "KL", points: logs.map { (Double($0.iteration), $0.kl) }),
@@ -95,6 +99,21 @@ public enum PipelineReport {
         try write(result, to: directory)
     }
 
+    /// What the diagnostic row means, with its gains over SFT next to the shipped PPO's.
+    static func goldRewardParagraph(sft: StageSummary, ppo: StageSummary, diagnostic: StageSummary, config: PipelineConfig) -> String {
+        let points = { (stage: StageSummary) in
+            String(format: "%+.1f greedy / %+.1f sampled", (stage.goldScore - sft.goldScore) * 100,
+                   ((stage.sampledGoldScore ?? .nan) - (sft.sampledGoldScore ?? .nan)) * 100)
+        }
+        var md = "**Diagnostic row \"\(AlignmentPipeline.goldRewardStage)\"**: the same PPO (same PPOConfig, same SFT start, "
+        md += String(format: "same seed) with the gold judge x %g as the reward instead of the reward model. ", config.goldRewardDiagnosticScale ?? .nan)
+        md += "That is what a perfect reward model would give this PPO on this SFT model, an upper bound for any learned one "
+        md += "(up to PPO's run-to-run spread). It is not an aligned model: "
+        md += "it has seen the judge, while the shipped PPO never does (it optimises only the learned reward model). "
+        md += "Gold points over SFT: PPO \(points(ppo)), gold judge as reward \(points(diagnostic)).\n\n"
+        return md
+    }
+
     static func markdown(_ result: PipelineResult) -> String {
         let config = result.config
         let f3 = { (x: Double) in String(format: "%.3f", x) }
@@ -104,11 +123,16 @@ public enum PipelineReport {
         md += "## Held-out comparison\n\n"
         md += "Greedy replies to the \(result.stages.first?.samples.count ?? 0) held-out prompts (values never seen in training). "
         md += "Gold: the scripted judge's mean score x 100. RM: the reward model's mean score of the same replies. "
-        md += "KL to SFT: mean over sampled replies of sum_t log p(a_t) - log p_SFT(a_t) (nats per reply).\n\n"
+        md += "Gold sampled and KL to SFT are measured on replies sampled at temperature 1 (\(config.klSamplesPerPrompt) per prompt, "
+        md += "as PPO samples its rollouts): the judge's mean score x 100 (the expected gold of the model's own samples, "
+        md += "which is what PPO optimises) and the mean of sum_t log p(a_t) - log p_SFT(a_t) (nats per reply).\n\n"
         md += AlignmentReport.comparisonTable(result.stages) + "\n"
         if let sft = result.stages.first(where: { $0.name == "SFT" }), let ppo = result.stages.first(where: { $0.name == "PPO" }) {
             md += String(format: "PPO - SFT: %+.1f gold points, with a KL to SFT of %.3f nats (target %.2f).\n\n",
                          (ppo.goldScore - sft.goldScore) * 100, ppo.klToSFT ?? .nan, config.ppo.klTarget)
+            if let diagnostic = result.stages.first(where: { $0.name == AlignmentPipeline.goldRewardStage }) {
+                md += goldRewardParagraph(sft: sft, ppo: ppo, diagnostic: diagnostic, config: config)
+            }
         }
         md += "## Time\n\n| stage | seconds |\n|---|---|\n"
         for timing in result.timings { md += "| \(timing.stage) | \(String(format: "%.1f", timing.seconds)) |\n" }

@@ -4,8 +4,11 @@ import Foundation
 public struct StageSummary: Codable, Sendable {
     /// "base", "SFT", "PPO", "DPO", ...
     public var name: String
-    /// Mean gold score in [0, 1] on the held-out prompts.
+    /// Mean gold score in [0, 1] of the greedy replies to the held-out prompts.
     public var goldScore: Double
+    /// Mean gold score of replies sampled at temperature 1 (the expected gold of the model's own samples,
+    /// what PPO optimises); nil when not measured (printed "-").
+    public var sampledGoldScore: Double?
     /// Mean reward-model score of the same replies; nil when not measured (printed "-").
     public var rewardScore: Double?
     /// Mean per-sequence KL to the SFT model; nil prints "-" (pass 0 for the SFT stage itself to print 0.000).
@@ -14,10 +17,11 @@ public struct StageSummary: Codable, Sendable {
     public var exactMatch: [String: Double]
     public var samples: [GoldReport.Sample]
 
-    public init(name: String, goldScore: Double, rewardScore: Double? = nil, klToSFT: Double? = nil,
+    public init(name: String, goldScore: Double, sampledGoldScore: Double? = nil, rewardScore: Double? = nil, klToSFT: Double? = nil,
                 exactMatch: [String: Double], samples: [GoldReport.Sample]) {
         self.name = name
         self.goldScore = goldScore
+        self.sampledGoldScore = sampledGoldScore
         self.rewardScore = rewardScore
         self.klToSFT = klToSFT
         self.exactMatch = exactMatch
@@ -33,6 +37,7 @@ public struct StageSummary: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case name
         case goldScore = "gold_score"
+        case sampledGoldScore = "sampled_gold_score"
         case rewardScore = "reward_score"
         case klToSFT = "kl_to_sft"
         case exactMatch = "exact_match"
@@ -43,15 +48,16 @@ public struct StageSummary: Codable, Sendable {
 /// GitHub-flavoured markdown tables comparing the stages. Every cell goes through `cell(_:)`, so no reply,
 /// prompt or stage name can break a row.
 public enum AlignmentReport {
-    /// One row per stage: | stage | gold x100 (1 decimal) | RM score (3 decimals) | KL to SFT (3 decimals) |
-    /// then the exact-match fraction of each family in `TaskFamily.allCases` order (2 decimals). Missing
+    /// One row per stage: | stage | gold x100 | gold sampled x100 (1 decimal each) | RM score | KL to SFT (3
+    /// decimals each) | then the exact-match fraction of each family in `TaskFamily.allCases` order (2 decimals). Missing
     /// values print "-".
     public static func comparisonTable(_ stages: [StageSummary]) -> String {
         let families = TaskFamily.allCases.map(\.rawValue)
-        var lines = [row(["stage", "gold x100", "RM score", "KL to SFT"] + families.map { "exact \($0)" }),
-                     row(["---"] + Array(repeating: "---:", count: 3 + families.count))]
+        var lines = [row(["stage", "gold x100", "gold sampled x100", "RM score", "KL to SFT"] + families.map { "exact \($0)" }),
+                     row(["---"] + Array(repeating: "---:", count: 4 + families.count))]
         for stage in stages {
-            var cells = [cell(stage.name), number(stage.goldScore * 100, 1), number(stage.rewardScore, 3), number(stage.klToSFT, 3)]
+            var cells = [cell(stage.name), number(stage.goldScore * 100, 1), number(stage.sampledGoldScore.map { $0 * 100 }, 1),
+                         number(stage.rewardScore, 3), number(stage.klToSFT, 3)]
             cells += families.map { number(stage.exactMatch[$0], 2) }
             lines.append(row(cells))
         }
