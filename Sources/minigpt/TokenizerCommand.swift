@@ -66,7 +66,7 @@ struct TokenizerTrain: ParsableCommand {
     var input: [String] = []
     @Option(name: .long, help: "Total vocabulary size: 256 bytes + merges + special tokens.")
     var vocabSize: Int
-    @Option(name: .long, help: "Pre-split pattern: gpt2 or gpt4.")
+    @Option(name: .long, help: "Pre-split pattern: gpt2, gpt4 or gpt2-digits (GPT-2's with one digit per chunk).")
     var pattern: PreSplitPattern = .gpt4
     @Option(name: .long, help: "Extra special token (repeatable); <|endoftext|> is always added.")
     var special: [String] = []
@@ -230,7 +230,7 @@ struct TokenizerImport: ParsableCommand {
     var tiktoken: String?
     @Option(name: .long, help: "A directory with GPT-2's encoder.json and vocab.bpe.")
     var gpt2: String?
-    @Option(name: .long, help: "Pre-split pattern for a .tiktoken file: gpt2 or gpt4.")
+    @Option(name: .long, help: "Pre-split pattern for a .tiktoken file: gpt2, gpt4 or gpt2-digits.")
     var pattern: PreSplitPattern = .gpt2
     @Option(name: .long, help: "Special tokens for a .tiktoken file, numbered after the ranks in this order (default <|endoftext|>).")
     var special: [String] = []

@@ -40,6 +40,7 @@ final class PreSplitTests: XCTestCase {
         XCTAssertEqual(split(.gpt4, "I'm  here 12345!!"), ["I", "'m", " ", " here", " ", "123", "45", "!!"])
         XCTAssertEqual(split(.gpt4, "a\n\n  b"), ["a", "\n\n", " ", " b"])
         XCTAssertEqual(split(.gpt2, "a\n\n  b"), ["a", "\n\n ", " b"])
+        XCTAssertEqual(split(.gpt2Digits, "What is 27 + 35? 100x"), ["What", " is", " 2", "7", " +", " 3", "5", "?", " 1", "0", "0", "x"])
     }
 
     /// The scanner's \p{L}, \p{N} and \s agree with tiktoken's engine at both ends of every range it has

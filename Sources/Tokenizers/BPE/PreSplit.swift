@@ -7,11 +7,16 @@ public enum PreSplitPattern: String, CaseIterable, Codable, Sendable {
     case gpt2
     /// GPT-4's pattern (tiktoken `cl100k_base`, as tiktoken 0.14 spells it, with `\s++$`).
     case gpt4
+    /// GPT-2's pattern with every digit its own chunk (` ?\p{N}`), as Llama and PaLM split numbers: merges
+    /// never join digits, so a model reads `27 + 35` digit by digit and can learn to add with carries
+    /// instead of memorising one token per number.
+    case gpt2Digits = "gpt2-digits"
 
     /// The expression the scanner implements, for documentation and for the fixture script.
     public var expression: String {
         switch self {
         case .gpt2: return #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+        case .gpt2Digits: return #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
         case .gpt4:
             return #"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"#
         }
@@ -21,7 +26,8 @@ public enum PreSplitPattern: String, CaseIterable, Codable, Sendable {
     @inline(__always)
     public func split(_ bytes: UnsafeBufferPointer<UInt8>, _ emit: (Int, Int) -> Void) {
         switch self {
-        case .gpt2: PreSplitScanner.splitGPT2(bytes, emit)
+        case .gpt2: PreSplitScanner.splitGPT2(bytes, emit, digitsApart: false)
+        case .gpt2Digits: PreSplitScanner.splitGPT2(bytes, emit, digitsApart: true)
         case .gpt4: PreSplitScanner.splitGPT4(bytes, emit)
         }
     }
@@ -85,7 +91,8 @@ enum PreSplitScanner {
         }
     }
 
-    static func splitGPT2(_ bytes: UnsafeBufferPointer<UInt8>, _ emit: (Int, Int) -> Void) {
+    /// With `digitsApart` a number chunk is one digit (` ?\p{N}`) instead of a run (` ?\p{N}+`).
+    static func splitGPT2(_ bytes: UnsafeBufferPointer<UInt8>, _ emit: (Int, Int) -> Void, digitsApart: Bool) {
         let count = bytes.count
         var index = 0
         while index < count {
@@ -105,7 +112,9 @@ enum PreSplitScanner {
             }
             let character = scanCharacter(bytes, start)
             if character.characterClass != .whitespace {
-                let end = runEnd(bytes, from: start + character.length, character.characterClass)
+                let end = digitsApart && character.characterClass == .number
+                    ? start + character.length
+                    : runEnd(bytes, from: start + character.length, character.characterClass)
                 emit(index, end)
                 index = end
                 continue

@@ -3,8 +3,8 @@
 
     cd Tests/TokenizersTests/Fixtures && python3 make_fixtures.py
 
-presplit.json  - for every sample text, the chunks Python's `regex` module finds with the GPT-2 and the
-                 GPT-4 (cl100k, tiktoken 0.14 spelling) pre-split patterns.
+presplit.json  - for every sample text, the chunks Python's `regex` module finds with the GPT-2, the
+                 GPT-4 (cl100k, tiktoken 0.14 spelling) and the gpt2-digits pre-split patterns.
 gpt2_ids.json  - tiktoken's ids for the same texts (and a longer mixed text) with GPT-2's vocabulary,
                  built offline from Models/gpt2-tokenizer/{encoder.json,vocab.bpe}; `encode_ordinary`
                  for every text, plus `encode(..., allowed_special={"<|endoftext|>"})` for one.
@@ -29,6 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 
 GPT2 = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# GPT-2's pattern with one digit per chunk (MiniGPT's `gpt2-digits`).
+GPT2_DIGITS = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 GPT4 = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
 # tiktoken 0.14's own spelling of GPT-2's pattern; it must split the same way as the original above.
 GPT2_TIKTOKEN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
@@ -109,7 +111,8 @@ def corpus_text():
 
 def main():
     texts = sample_texts()
-    presplit = {"gpt2_pattern": GPT2, "gpt4_pattern": GPT4, "texts": texts, "gpt2": [], "gpt4": []}
+    presplit = {"gpt2_pattern": GPT2, "gpt4_pattern": GPT4, "gpt2-digits_pattern": GPT2_DIGITS, "texts": texts,
+                "gpt2": [], "gpt4": [], "gpt2-digits": []}
     for text in texts:
         a = regex.findall(GPT2, text)
         b = regex.findall(GPT2_TIKTOKEN, text)
@@ -119,6 +122,9 @@ def main():
         c = regex.findall(GPT4, text)
         assert "".join(c) == text
         presplit["gpt4"].append(c)
+        d = regex.findall(GPT2_DIGITS, text)
+        assert "".join(d) == text
+        presplit["gpt2-digits"].append(d)
     with open(os.path.join(HERE, "presplit.json"), "w", encoding="utf-8") as f:
         json.dump(presplit, f, ensure_ascii=False, indent=0)
 
