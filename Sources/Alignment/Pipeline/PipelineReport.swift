@@ -42,13 +42,14 @@ public enum PipelineReport {
             title: "PPO: reward-model score of the rollouts", xLabel: "iteration", yLabel: "RM score",
             series: [PlotSeries(name: "per iteration", points: logs.map { (Double($0.iteration), $0.rewardScore) }),
                      PlotSeries(name: "10-iter mean", points: movingAverage(logs.map { (Double($0.iteration), $0.rewardScore) }, window: 10))])))
-        var goldSeries = [PlotSeries(name: "PPO on the reward model (never sees the judge)", points: gold)]
+        var goldSeries = [PlotSeries(name: "reward model", points: gold)]
         if let diagnostic = result.ppoGoldReward {
             let points = [(0.0, diagnostic.initialGold)] + diagnostic.logs.compactMap { log in log.gold.map { (Double(log.iteration), $0) } }
-            goldSeries.append(PlotSeries(name: "gold judge as reward (diagnostic)", points: points))
+            goldSeries.append(PlotSeries(name: "gold judge", points: points))
         }
         plots.append(("ppo_gold.svg", SVGLinePlot(
-            title: "PPO: held-out greedy gold score", xLabel: "iteration", yLabel: "gold score", series: goldSeries)))
+            title: "PPO: held-out greedy gold, by reward (the gold judge: diagnostic)", xLabel: "iteration", yLabel: "gold score",
+            series: goldSeries)))
         plots.append(("ppo_kl.svg", SVGLinePlot(
             title: "PPO: KL to the SFT reference per response", xLabel: "iteration", yLabel: "nats",
             series: [PlotSeries(name: "KL", points: logs.map { (Double($0.iteration), $0.kl) }),
