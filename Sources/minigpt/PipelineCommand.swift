@@ -12,8 +12,9 @@ struct PipelineCommand: ParsableCommand {
         and ppo_gold_reward/ (each an ordinary model directory), report.md with plots/*.svg, and report.json. The \
         report compares the base, SFT, PPO and DPO models on the held-out prompts: greedy and sampled gold score, \
         reward-model score, KL to SFT and exact match per task family. Its last row is a diagnostic, not a stage: \
-        the same PPO rewarded by the gold judge instead of the reward model, the most any reward model could give. --quick shrinks every stage so the whole run takes well under a minute (for CI); its numbers \
-        only show that the stages run.
+        the same PPO rewarded by the gold judge instead of the reward model, the most any reward model could give. \
+        --quick shrinks every stage so the whole run takes well under a minute (for CI); its numbers only show \
+        that the stages run.
         """
     )
 

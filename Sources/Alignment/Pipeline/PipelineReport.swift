@@ -37,16 +37,12 @@ public enum PipelineReport {
                      PlotSeries(name: "val loss", points: rewardCurve.map { (Double($0.step), $0.validation.loss) }),
                      PlotSeries(name: "val accuracy", points: rewardCurve.map { (Double($0.step), $0.validation.accuracy) })])))
         let logs = result.ppo.logs
-        let gold = [(0.0, result.ppo.initialGold)] + logs.compactMap { log in log.gold.map { (Double(log.iteration), $0) } }
         plots.append(("ppo_reward.svg", SVGLinePlot(
             title: "PPO: reward-model score of the rollouts", xLabel: "iteration", yLabel: "RM score",
             series: [PlotSeries(name: "per iteration", points: logs.map { (Double($0.iteration), $0.rewardScore) }),
                      PlotSeries(name: "10-iter mean", points: movingAverage(logs.map { (Double($0.iteration), $0.rewardScore) }, window: 10))])))
-        var goldSeries = [PlotSeries(name: "reward model", points: gold)]
-        if let diagnostic = result.ppoGoldReward {
-            let points = [(0.0, diagnostic.initialGold)] + diagnostic.logs.compactMap { log in log.gold.map { (Double(log.iteration), $0) } }
-            goldSeries.append(PlotSeries(name: "gold judge", points: points))
-        }
+        var goldSeries = [PlotSeries(name: "reward model", points: goldCurve(result.ppo))]
+        if let diagnostic = result.ppoGoldReward { goldSeries.append(PlotSeries(name: "gold judge", points: goldCurve(diagnostic))) }
         plots.append(("ppo_gold.svg", SVGLinePlot(
             title: "PPO: held-out greedy gold, by reward (the gold judge: diagnostic)", xLabel: "iteration", yLabel: "gold score",
             series: goldSeries)))
@@ -98,6 +94,11 @@ public enum PipelineReport {
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let result = try decoder.decode(PipelineResult.self, from: try AtomicFile.read(directory + "/report.json"))
         try write(result, to: directory)
+    }
+
+    /// Held-out gold score of a PPO run: before the first iteration, then wherever it was measured.
+    static func goldCurve(_ run: PPOResult) -> [(x: Double, y: Double)] {
+        [(0.0, run.initialGold)] + run.logs.compactMap { log in log.gold.map { (Double(log.iteration), $0) } }
     }
 
     /// What the diagnostic row means, with its gains over SFT next to the shipped PPO's.
