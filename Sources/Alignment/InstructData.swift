@@ -66,6 +66,7 @@ public enum InstructFiles {
     public static let pairsValidation = "pairs_val.jsonl"
     public static let ppoPrompts = "ppo_prompts.jsonl"
     public static let heldOutPrompts = "heldout_prompts.jsonl"
+    public static let pairsTest = "pairs_test.jsonl"
 }
 
 /// Sizes of a generated data set; defaults in one place.
@@ -74,7 +75,10 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
     public var sftTrain = 3000
     public var sftValidation = 150
     public var pairsTrain = 3000
+    /// Held-out pairs the reward model's early stopping watches.
     public var pairsValidation = 200
+    /// Held-out pairs its accuracy is reported on: never used to choose a checkpoint or a setting.
+    public var pairsTest = 1000
     public var ppoPrompts = 1000
     /// Held-out evaluation prompts per family.
     public var heldOutPerFamily = 20
@@ -91,7 +95,7 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
 }
 
 /// Deterministic generator of the toy instruction data: one seed gives the same files byte for byte.
-/// Training files draw only training values (pairs, words, countries); `*_val` and `heldout_*` files draw
+/// Training files draw only training values (pairs, words, countries); `*_val`, `*_test` and `heldout_*` files draw
 /// only held-out values, so no held-out question occurs in any training file.
 public struct InstructDataGenerator {
     public let config: InstructDataConfig
@@ -369,5 +373,7 @@ extension InstructDataGenerator {
         try JSONL.write(pairs(count: config.pairsValidation, heldOut: true), to: path(InstructFiles.pairsValidation))
         try JSONL.write(prompts(count: config.ppoPrompts, heldOut: false), to: path(InstructFiles.ppoPrompts))
         try JSONL.write(heldOutPrompts(perFamily: config.heldOutPerFamily), to: path(InstructFiles.heldOutPrompts))
+        // Drawn last, so adding it left every earlier file of a seed byte-identical.
+        try JSONL.write(pairs(count: config.pairsTest, heldOut: true), to: path(InstructFiles.pairsTest))
     }
 }

@@ -30,6 +30,16 @@ public enum PolicyPairs {
                         maxNewTokens: maxNewTokens, seed: seed)
     }
 
+    /// What the reward model trains on besides the written pairs: the policy's answers to the SFT prompts and
+    /// to PPO's prompts (the ones PPO will sample on), each set labelled as above.
+    public static func make(model: GPT, encoder: ChatEncoder, demonstrations: [Demonstration], ppoPrompts: [PromptRecord],
+                            samplesPerPrompt: Int, maxNewTokens: Int, seed: UInt64) throws -> [PreferencePair] {
+        try make(model: model, encoder: encoder, demonstrations: demonstrations, samplesPerPrompt: samplesPerPrompt,
+                 maxNewTokens: maxNewTokens, seed: seed)
+            + make(model: model, encoder: encoder, prompts: ppoPrompts, samplesPerPrompt: samplesPerPrompt, maxNewTokens: maxNewTokens,
+                   seed: seed &+ 1)
+    }
+
     /// The best-scoring candidate (demonstration first on ties) against every distinct candidate that scores lower.
     static func label(demo: Demonstration, samples: [String]) -> [PreferencePair] {
         var candidates: [(text: String, score: Double)] = [(demo.response, GoldJudge.score(prompt: demo.prompt, response: demo.response))]

@@ -70,12 +70,16 @@ public struct RewardCurvePoint: Codable, Equatable, Sendable {
 public struct RewardResult: Codable, Sendable {
     public var curve: [RewardCurvePoint]
     public var bestStep: Int
+    /// The validation pairs at the kept step (they chose it, so this is optimistic).
     public var best: PairwiseMetrics
+    /// The test pairs, scored once with the kept weights: the reward model's reported quality.
+    public var test: PairwiseMetrics
     public var stoppedAtPlateau: Bool
 }
 
 /// Trains a reward model on preference pairs with the pairwise loss; keeps the weights with the best
-/// held-out loss (early stopping after `patience` evaluations without improvement).
+/// validation loss (early stopping after `patience` evaluations without improvement), then scores the test
+/// pairs once with them.
 public final class RewardTrainer {
     struct EncodedPair {
         var chosen: [Int32]
@@ -88,15 +92,18 @@ public final class RewardTrainer {
     public let config: RewardConfig
     let train: [EncodedPair]
     let validation: [EncodedPair]
+    let test: [EncodedPair]
     let pad: Int32
     private let optimizer: AdamW
     private let headOptimizer: Adam
     private var generator: SeededGenerator
 
-    public init(model: RewardModel, encoder: ChatEncoder, train: [PreferencePair], validation: [PreferencePair], config: RewardConfig) throws {
+    public init(model: RewardModel, encoder: ChatEncoder, train: [PreferencePair], validation: [PreferencePair], test: [PreferencePair],
+                config: RewardConfig) throws {
         try config.validate()
         guard !train.isEmpty else { throw AlignmentError.emptyDataset("the preference training set") }
         guard !validation.isEmpty else { throw AlignmentError.emptyDataset("the preference validation set") }
+        guard !test.isEmpty else { throw AlignmentError.emptyDataset("the preference test set") }
         guard encoder.tokenizer.vocabularySize == model.backbone.config.vocabularySize else {
             throw AlignmentError.mismatch("the tokenizer has \(encoder.tokenizer.vocabularySize) tokens but the model's vocabulary is \(model.backbone.config.vocabularySize)")
         }
@@ -112,6 +119,7 @@ public final class RewardTrainer {
         self.config = config
         self.train = try train.map(encode)
         self.validation = try validation.map(encode)
+        self.test = try test.map(encode)
         pad = Int32(encoder.template.endOfTextID)
         optimizer = AdamW(layout: model.backbone.layout)
         headOptimizer = Adam(count: model.head.count)
@@ -197,7 +205,8 @@ public final class RewardTrainer {
         }
         model.backbone.parameters.copy(from: bestBackbone)
         model.head.copy(from: bestHead)
-        return RewardResult(curve: curve, bestStep: best.step, best: best.validation, stoppedAtPlateau: plateau)
+        let testMetrics = try Self.evaluate(model: model, pairs: test, batchSize: config.batchSize, pad: pad)
+        return RewardResult(curve: curve, bestStep: best.step, best: best.validation, test: testMetrics, stoppedAtPlateau: plateau)
     }
 }
 

@@ -17,8 +17,8 @@ struct InstructDataCommand: ParsableCommand {
         discussion: """
         Six checkable task families (add, larger, reverse, count, capital, bracket). Files in --out: \
         pretrain.txt, sft_train.jsonl, sft_val.jsonl, pairs_train.jsonl, pairs_val.jsonl, ppo_prompts.jsonl, \
-        heldout_prompts.jsonl. *_val and heldout_* files use only held-out values (number pairs, words, countries) \
-        that never occur in a training file. The same --seed writes the same bytes.
+        heldout_prompts.jsonl, pairs_test.jsonl. *_val, *_test and heldout_* files use only held-out values (number \
+        pairs, words, countries) that never occur in a training file. The same --seed writes the same bytes.
         """
     )
 

@@ -17,11 +17,12 @@ struct RewardTrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a reward model: a GPT backbone from --init plus a scalar head read at the last token.",
         discussion: """
-        Reads pairs_train.jsonl and pairs_val.jsonl from --data. Loss: -log sigmoid(r_chosen - r_rejected). \
-        Evaluates the held-out pairs every --eval-every steps, stops after --patience evaluations without a lower \
-        held-out loss and keeps the best weights. Writes the backbone (an ordinary model directory), \
-        reward_head.safetensors, reward_metrics.jsonl and reward_report.json to --out, and prints the held-out \
-        pairwise accuracy, mean chosen and rejected scores and the margin.
+        Reads pairs_train.jsonl, pairs_val.jsonl and pairs_test.jsonl from --data. Loss: -log sigmoid(r_chosen - \
+        r_rejected). Evaluates the validation pairs every --eval-every steps, stops after --patience evaluations \
+        without a lower validation loss and keeps the best weights. Writes the backbone (an ordinary model \
+        directory), reward_head.safetensors, reward_metrics.jsonl and reward_report.json to --out, and prints the \
+        pairwise accuracy, mean chosen and rejected scores and the margin on the held-out test pairs, which chose \
+        nothing.
         """
     )
 
@@ -32,10 +33,10 @@ struct RewardTrainCommand: ParsableCommand {
     @Option(help: "Backbone peak learning rate.") var lr = RewardConfig().learningRate
     @Option(help: "Head learning rate.") var headLr = RewardConfig().headLearningRate
     @Option(help: "Preference pairs per step.") var batch = RewardConfig().batchSize
-    @Option(help: "Evaluate the held-out pairs every N steps.") var evalEvery = RewardConfig().evalEvery
-    @Option(help: "Stop after N evaluations without a lower held-out loss.") var patience = RewardConfig().patience
+    @Option(help: "Evaluate the validation pairs every N steps.") var evalEvery = RewardConfig().evalEvery
+    @Option(help: "Stop after N evaluations without a lower validation loss.") var patience = RewardConfig().patience
     @Option(help: "Seed for batch sampling.") var seed = RewardConfig().seed
-    @Option(help: "Also sample N answers per SFT training prompt from the --init model and add the gold judge's comparisons of them as pairs (0: off).")
+    @Option(help: "Also sample N answers per SFT training prompt and per PPO prompt from the --init model and add the gold judge's comparisons of them as pairs (0: off; the pipeline uses 8).")
     var policySamples = 0
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -64,14 +65,16 @@ struct RewardTrainCommand: ParsableCommand {
         var train = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
         if policySamples > 0 {
             let demonstrations = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
-            let policyPairs = try PolicyPairs.make(model: backbone, encoder: encoder, demonstrations: demonstrations,
-                                                   samplesPerPrompt: policySamples, maxNewTokens: 16, seed: seed)
+            let ppoPrompts = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.ppoPrompts)
+            let policyPairs = try PolicyPairs.make(model: backbone, encoder: encoder, demonstrations: demonstrations, ppoPrompts: ppoPrompts,
+                                                   samplesPerPrompt: policySamples, maxNewTokens: PPOConfig().maxNewTokens, seed: seed)
             Console.status("\(policyPairs.count) pairs from the policy's own answers, added to \(train.count) written pairs")
             train += policyPairs
         }
         let validation = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)
+        let test = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTest)
         let model = try RewardModel(backbone: backbone)
-        let trainer = try RewardTrainer(model: model, encoder: encoder, train: train, validation: validation, config: rewardConfig)
+        let trainer = try RewardTrainer(model: model, encoder: encoder, train: train, validation: validation, test: test, config: rewardConfig)
         let started = Date()
         let result = try trainer.run { point in
             let loss = point.trainLoss.map { String(format: "%.4f", $0) } ?? "-"
@@ -84,9 +87,10 @@ struct RewardTrainCommand: ParsableCommand {
         json.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try json.encode(result), to: out + "/reward_report.json")
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); reward model in \(out)")
-        let best = result.best
-        Console.out(String(format: "held-out pairs: accuracy %.3f | mean chosen %.3f | mean rejected %.3f | margin %.3f | loss %.4f (step %d)\n",
-                           best.accuracy, best.meanChosen, best.meanRejected, best.margin, best.loss, result.bestStep))
+        Console.out(String(format: "validation pairs (chose step %d): accuracy %.3f | loss %.4f\n", result.bestStep, result.best.accuracy, result.best.loss))
+        let best = result.test
+        Console.out(String(format: "held-out test pairs: accuracy %.3f | mean chosen %.3f | mean rejected %.3f | margin %.3f | loss %.4f\n",
+                           best.accuracy, best.meanChosen, best.meanRejected, best.margin, best.loss))
         for failure in best.accuracyByFailure.keys.sorted() {
             Console.out(String(format: "  accuracy vs %-10@ %.3f\n", failure, best.accuracyByFailure[failure]!))
         }

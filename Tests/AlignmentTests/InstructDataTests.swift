@@ -74,6 +74,7 @@ final class InstructDataTests: XCTestCase {
                            + generator.pairs(count: 800, heldOut: false).map(\.prompt)
                            + generator.prompts(count: 300, heldOut: false).map(\.prompt))
         let heldOut = generator.heldOutPrompts(perFamily: 20).map(\.prompt) + generator.demonstrations(count: 200, heldOut: true).map(\.prompt)
+                      + generator.pairs(count: 200, heldOut: true).map(\.prompt)
         XCTAssertTrue(training.isDisjoint(with: heldOut))
         // Values, not just questions: held-out words and countries appear in no training prompt.
         let heldOutWords = InstructWorld.words.indices.filter { InstructWorld.isHeldOut(word: $0) }.map { InstructWorld.words[$0] }
@@ -157,8 +158,24 @@ final class InstructDataTests: XCTestCase {
         let directory = packageRoot() + "/Corpora/instruct"
         let demos = try JSONL.read(Demonstration.self, from: directory + "/" + InstructFiles.sftTrain)
         XCTAssertTrue(demos.allSatisfy { GoldJudge.score(prompt: $0.prompt, response: $0.response) == 1 })
-        let pairs = try JSONL.read(PreferencePair.self, from: directory + "/" + InstructFiles.pairsValidation)
-        XCTAssertTrue(pairs.allSatisfy { $0.chosenScore > $0.rejectedScore })
+        for name in [InstructFiles.pairsValidation, InstructFiles.pairsTest] {
+            let pairs = try JSONL.read(PreferencePair.self, from: directory + "/" + name)
+            XCTAssertTrue(pairs.allSatisfy { $0.chosenScore > $0.rejectedScore && GoldJudge.score(prompt: $0.prompt, response: $0.chosen) == $0.chosenScore })
+        }
         XCTAssertFalse(try JSONL.read(PromptRecord.self, from: directory + "/" + InstructFiles.heldOutPrompts).isEmpty)
+    }
+
+    /// The card and docs say Corpora/instruct is `minigpt data instruct --seed 1`: every file, byte for byte.
+    func testTheShippedDataSetIsWhatSeedOneGenerates() throws {
+        let fresh = TemporaryDirectory()
+        var generator = InstructDataGenerator(config: InstructDataConfig())
+        try generator.write(to: fresh.path)
+        let names = [InstructFiles.pretrainText, InstructFiles.sftTrain, InstructFiles.sftValidation, InstructFiles.pairsTrain,
+                     InstructFiles.pairsValidation, InstructFiles.ppoPrompts, InstructFiles.heldOutPrompts, InstructFiles.pairsTest]
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: fresh.path).sorted(), names.sorted())
+        for name in names {
+            let shipped = try Data(contentsOf: URL(fileURLWithPath: packageRoot() + "/Corpora/instruct/" + name))
+            XCTAssertEqual(shipped, try Data(contentsOf: URL(fileURLWithPath: fresh.file(name))), name)
+        }
     }
 }

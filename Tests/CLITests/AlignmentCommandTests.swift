@@ -38,7 +38,7 @@ final class AlignmentCommandTests: XCTestCase {
         XCTAssertTrue(sftResult.stdout.contains("held-out gold score: base"), sftResult.stdout)
         let rmResult = try run(["reward", "train", "--init", sft, "--data", data, "--out", rm, "--steps", "10", "--eval-every", "5",
                                 "--threads", "1"])
-        XCTAssertTrue(rmResult.stdout.contains("held-out pairs: accuracy"), rmResult.stdout)
+        XCTAssertTrue(rmResult.stdout.contains("held-out test pairs: accuracy"), rmResult.stdout)
         let score = try run(["reward", "score", "--model", rm, "--prompt", "What is 2 + 3?", "--response", "5"])
         XCTAssertNotNil(Float(score.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), score.stdout)
         let ppo = directory.file("ppo")

@@ -82,6 +82,7 @@ public final class AlignmentPipeline {
         let sftValidation = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftValidation)
         let pairsTrain = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
         let pairsValidation = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)
+        let pairsTest = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTest)
         let ppoPrompts = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.ppoPrompts)
         let heldOut = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.heldOutPrompts)
 
@@ -105,20 +106,19 @@ public final class AlignmentPipeline {
         let reward = try timed("reward model") { () throws -> RewardResult in
             var pairs = pairsTrain
             if config.rewardPolicySamples > 0 {
-                pairs += try PolicyPairs.make(model: rewardModel.backbone, encoder: encoder, demonstrations: sftTrain,
+                pairs += try PolicyPairs.make(model: rewardModel.backbone, encoder: encoder, demonstrations: sftTrain, ppoPrompts: ppoPrompts,
                                               samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
                                               seed: config.reward.seed)
-                pairs += try PolicyPairs.make(model: rewardModel.backbone, encoder: encoder, prompts: ppoPrompts,
-                                              samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
-                                              seed: config.reward.seed &+ 1)
                 log("\(pairs.count - pairsTrain.count) pairs from the SFT model's own answers added to \(pairsTrain.count) written pairs")
             }
             rewardTrainingPairs = pairs.count
             preferencePairs = pairs
-            let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairs, validation: pairsValidation, config: config.reward)
+            let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairs, validation: pairsValidation, test: pairsTest,
+                                            config: config.reward)
             let result = try trainer.run {
                 log(String(format: "rm step %d | val loss %.4f | val accuracy %.3f", $0.step, $0.validation.loss, $0.validation.accuracy))
             }
+            log(String(format: "rm test pairs (step %d): accuracy %.3f", result.bestStep, result.test.accuracy))
             try rewardModel.save(tokenizer: tokenizer, to: path("rm"), metadata: ["best_step": "\(result.bestStep)"])
             try JSONL.write(result.curve, to: path("rm") + "/reward_metrics.jsonl")
             return result

@@ -54,6 +54,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         config.data.sftValidation = 60
         config.data.pairsTrain = 200
         config.data.pairsValidation = 60
+        config.data.pairsTest = 60
         config.data.ppoPrompts = 64
         config.data.heldOutPerFamily = 4
         config.data.pretrainRepeats = 2

@@ -147,10 +147,12 @@ public enum PipelineReport {
         md += "Best validation loss \(f3(result.sft.bestValidationLoss)) at step \(result.sft.bestStep) "
         md += result.sft.stoppedAtPlateau ? "(stopped at the plateau).\n\n" : "(step limit reached).\n\n"
         md += "![SFT loss](plots/sft.svg)\n\n"
-        let best = result.reward.best
+        let best = result.reward.test
         md += "## Reward model\n\n"
-        md += "Held-out pairwise accuracy **\(f3(best.accuracy))**, mean chosen \(f3(best.meanChosen)), mean rejected \(f3(best.meanRejected)), "
-        md += "margin \(f3(best.margin)) (best step \(result.reward.bestStep)).\n\n"
+        md += "Held-out pairwise accuracy on the \(config.data.pairsTest) test pairs **\(f3(best.accuracy))**, mean chosen \(f3(best.meanChosen)), "
+        md += "mean rejected \(f3(best.meanRejected)), margin \(f3(best.margin)). Early stopping kept step \(result.reward.bestStep) "
+        md += "by the loss on the \(config.data.pairsValidation) validation pairs (accuracy there \(f3(result.reward.best.accuracy)); "
+        md += "the test pairs chose nothing).\n\n"
         md += "Trained on \(result.rewardTrainingPairs) pairs (written pairs plus pairs of the SFT model's own answers ranked by the judge).\n\n"
         md += "| rejected answer's failure | accuracy |\n|---|---|\n"
         for (failure, accuracy) in best.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
