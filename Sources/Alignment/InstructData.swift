@@ -77,7 +77,8 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
     public var pairsTrain = 3000
     /// Held-out pairs the reward model's early stopping watches.
     public var pairsValidation = 200
-    /// Held-out pairs its accuracy is reported on: never used to choose a checkpoint or a setting.
+    /// Held-out pairs its accuracy is reported on: distinct, none also a validation pair, never used to
+    /// choose a checkpoint or a setting.
     public var pairsTest = 1000
     public var ppoPrompts = 1000
     /// Held-out evaluation prompts per family.
@@ -221,6 +222,20 @@ public struct InstructDataGenerator {
             let (chosen, rejected, cs, rs) = s1 > s2 ? (first, second, s1, s2) : (second, first, s2, s1)
             result.append(PreferencePair(family: t.family, prompt: t.prompt, chosen: chosen.text, rejected: rejected.text,
                                          failure: rejected.kind, chosenScore: cs, rejectedScore: rs))
+        }
+        return result
+    }
+
+    /// Up to `count` pairs, no two alike and none alike a pair of `excluding` (same prompt, chosen and
+    /// rejected): the test pairs, kept apart from the validation pairs that choose the reward model's checkpoint.
+    /// A pool too small for `count` gives fewer pairs rather than repeats.
+    public mutating func distinctPairs(count: Int, heldOut: Bool, excluding: [PreferencePair]) -> [PreferencePair] {
+        func key(_ pair: PreferencePair) -> [String] { [pair.prompt, pair.chosen, pair.rejected] }
+        var seen = Set(excluding.map(key))
+        var result: [PreferencePair] = []
+        for _ in 0..<count * 50 where result.count < count {
+            let pair = pairs(count: 1, heldOut: heldOut)[0]
+            if seen.insert(key(pair)).inserted { result.append(pair) }
         }
         return result
     }
@@ -370,10 +385,11 @@ extension InstructDataGenerator {
         try JSONL.write(demonstrations(count: config.sftTrain, heldOut: false), to: path(InstructFiles.sftTrain))
         try JSONL.write(demonstrations(count: config.sftValidation, heldOut: true), to: path(InstructFiles.sftValidation))
         try JSONL.write(pairs(count: config.pairsTrain, heldOut: false), to: path(InstructFiles.pairsTrain))
-        try JSONL.write(pairs(count: config.pairsValidation, heldOut: true), to: path(InstructFiles.pairsValidation))
+        let validationPairs = pairs(count: config.pairsValidation, heldOut: true)
+        try JSONL.write(validationPairs, to: path(InstructFiles.pairsValidation))
         try JSONL.write(prompts(count: config.ppoPrompts, heldOut: false), to: path(InstructFiles.ppoPrompts))
         try JSONL.write(heldOutPrompts(perFamily: config.heldOutPerFamily), to: path(InstructFiles.heldOutPrompts))
         // Drawn last, so adding it left every earlier file of a seed byte-identical.
-        try JSONL.write(pairs(count: config.pairsTest, heldOut: true), to: path(InstructFiles.pairsTest))
+        try JSONL.write(distinctPairs(count: config.pairsTest, heldOut: true, excluding: validationPairs), to: path(InstructFiles.pairsTest))
     }
 }

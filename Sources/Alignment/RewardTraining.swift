@@ -36,6 +36,8 @@ public struct RewardConfig: Codable, Equatable, Sendable {
 
 /// Held-out quality of a reward model on preference pairs.
 public struct PairwiseMetrics: Codable, Equatable, Sendable {
+    /// Pairs scored.
+    public var count: Int
     public var loss: Double
     /// Fraction of pairs with r(chosen) > r(rejected).
     public var accuracy: Double
@@ -48,7 +50,7 @@ public struct PairwiseMetrics: Codable, Equatable, Sendable {
     public var accuracyByFamily: [String: Double]
 
     enum CodingKeys: String, CodingKey {
-        case loss, accuracy
+        case count, loss, accuracy
         case meanChosen = "mean_chosen"
         case meanRejected = "mean_rejected"
         case accuracyByFailure = "accuracy_by_failure"
@@ -150,7 +152,7 @@ public final class RewardTrainer {
             }
         }
         let n = Double(pairs.count)
-        return PairwiseMetrics(loss: loss / n, accuracy: Double(correct) / n, meanChosen: chosenSum / n, meanRejected: rejectedSum / n,
+        return PairwiseMetrics(count: pairs.count, loss: loss / n, accuracy: Double(correct) / n, meanChosen: chosenSum / n, meanRejected: rejectedSum / n,
                                accuracyByFailure: byFailure.mapValues { Double($0.hits) / Double($0.total) },
                                accuracyByFamily: byFamily.mapValues { Double($0.hits) / Double($0.total) })
     }

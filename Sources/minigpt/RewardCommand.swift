@@ -36,7 +36,7 @@ struct RewardTrainCommand: ParsableCommand {
     @Option(help: "Evaluate the validation pairs every N steps.") var evalEvery = RewardConfig().evalEvery
     @Option(help: "Stop after N evaluations without a lower validation loss.") var patience = RewardConfig().patience
     @Option(help: "Seed for batch sampling.") var seed = RewardConfig().seed
-    @Option(help: "Also sample N answers per SFT training prompt and per PPO prompt from the --init model and add the gold judge's comparisons of them as pairs (0: off; the pipeline uses 8).")
+    @Option(help: "Also sample N answers per SFT training prompt and per PPO prompt from the --init model and add the gold judge's comparisons of them as pairs (0: off; the pipeline uses \(PipelineConfig.full.rewardPolicySamples)).")
     var policySamples = 0
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -63,6 +63,8 @@ struct RewardTrainCommand: ParsableCommand {
         let (backbone, tokenizer) = try StageDirectory.load(`init`)
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         var train = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
+        let validationPairs = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)
+        let testPairs = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTest)
         if policySamples > 0 {
             let demonstrations = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
             let ppoPrompts = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.ppoPrompts)
@@ -71,10 +73,8 @@ struct RewardTrainCommand: ParsableCommand {
             Console.status("\(policyPairs.count) pairs from the policy's own answers, added to \(train.count) written pairs")
             train += policyPairs
         }
-        let validation = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)
-        let test = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTest)
         let model = try RewardModel(backbone: backbone)
-        let trainer = try RewardTrainer(model: model, encoder: encoder, train: train, validation: validation, test: test, config: rewardConfig)
+        let trainer = try RewardTrainer(model: model, encoder: encoder, train: train, validation: validationPairs, test: testPairs, config: rewardConfig)
         let started = Date()
         let result = try trainer.run { point in
             let loss = point.trainLoss.map { String(format: "%.4f", $0) } ?? "-"
@@ -88,14 +88,14 @@ struct RewardTrainCommand: ParsableCommand {
         try AtomicFile.write(try json.encode(result), to: out + "/reward_report.json")
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); reward model in \(out)")
         Console.out(String(format: "validation pairs (chose step %d): accuracy %.3f | loss %.4f\n", result.bestStep, result.best.accuracy, result.best.loss))
-        let best = result.test
+        let test = result.test
         Console.out(String(format: "held-out test pairs: accuracy %.3f | mean chosen %.3f | mean rejected %.3f | margin %.3f | loss %.4f\n",
-                           best.accuracy, best.meanChosen, best.meanRejected, best.margin, best.loss))
-        for failure in best.accuracyByFailure.keys.sorted() {
-            Console.out(String(format: "  accuracy vs %-10@ %.3f\n", failure, best.accuracyByFailure[failure]!))
+                           test.accuracy, test.meanChosen, test.meanRejected, test.margin, test.loss))
+        for failure in test.accuracyByFailure.keys.sorted() {
+            Console.out(String(format: "  accuracy vs %-10@ %.3f\n", failure, test.accuracyByFailure[failure]!))
         }
-        for family in best.accuracyByFamily.keys.sorted() {
-            Console.out(String(format: "  accuracy on %-10@ %.3f\n", family, best.accuracyByFamily[family]!))
+        for family in test.accuracyByFamily.keys.sorted() {
+            Console.out(String(format: "  accuracy on %-10@ %.3f\n", family, test.accuracyByFamily[family]!))
         }
     }
 }

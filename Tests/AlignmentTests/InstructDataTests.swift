@@ -61,7 +61,8 @@ final class InstructDataTests: XCTestCase {
         config.seed = 2
         var third = InstructDataGenerator(config: config)
         try third.write(to: c.path)
-        for name in [InstructFiles.pretrainText, InstructFiles.sftTrain, InstructFiles.pairsTrain, InstructFiles.heldOutPrompts] {
+        for name in [InstructFiles.pretrainText, InstructFiles.sftTrain, InstructFiles.pairsTrain, InstructFiles.heldOutPrompts,
+                     InstructFiles.pairsTest] {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: a.file(name))), try Data(contentsOf: URL(fileURLWithPath: b.file(name))), name)
         }
         XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: a.file(InstructFiles.sftTrain))),
@@ -158,10 +159,17 @@ final class InstructDataTests: XCTestCase {
         let directory = packageRoot() + "/Corpora/instruct"
         let demos = try JSONL.read(Demonstration.self, from: directory + "/" + InstructFiles.sftTrain)
         XCTAssertTrue(demos.allSatisfy { GoldJudge.score(prompt: $0.prompt, response: $0.response) == 1 })
+        var keys: [String: [[String]]] = [:]
         for name in [InstructFiles.pairsValidation, InstructFiles.pairsTest] {
             let pairs = try JSONL.read(PreferencePair.self, from: directory + "/" + name)
             XCTAssertTrue(pairs.allSatisfy { $0.chosenScore > $0.rejectedScore && GoldJudge.score(prompt: $0.prompt, response: $0.chosen) == $0.chosenScore })
+            keys[name] = pairs.map { [$0.prompt, $0.chosen, $0.rejected] }
         }
+        // The test pairs are distinct and none is also a validation pair (those choose the reward model's checkpoint).
+        let test = keys[InstructFiles.pairsTest]!
+        XCTAssertEqual(test.count, InstructDataConfig().pairsTest)
+        XCTAssertEqual(Set(test).count, test.count)
+        XCTAssertTrue(Set(test).isDisjoint(with: keys[InstructFiles.pairsValidation]!))
         XCTAssertFalse(try JSONL.read(PromptRecord.self, from: directory + "/" + InstructFiles.heldOutPrompts).isEmpty)
     }
 

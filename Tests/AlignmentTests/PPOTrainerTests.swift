@@ -197,6 +197,12 @@ final class PolicyPairsTests: XCTestCase {
         // A prompt without a written answer gets the labeler's own answer as the candidate: the same pairs.
         let record = PromptRecord(family: .add, prompt: demo.prompt, answer: "ignored")
         XCTAssertEqual(try PolicyPairs.make(model: model, encoder: encoder, prompts: [record], samplesPerPrompt: 6, maxNewTokens: 5, seed: 1), pairs)
+        // The reward model's set: the demonstrations' pairs at `seed`, then the PPO prompts' at `seed + 1`.
+        let ppoRecord = PromptRecord(family: .larger, prompt: "Which is larger, 4 or 9?", answer: "9")
+        let later = try PolicyPairs.make(model: model, encoder: encoder, prompts: [ppoRecord], samplesPerPrompt: 6, maxNewTokens: 5, seed: 2)
+        XCTAssertFalse(later.isEmpty)
+        XCTAssertEqual(try PolicyPairs.make(model: model, encoder: encoder, demonstrations: [demo], ppoPrompts: [ppoRecord],
+                                            samplesPerPrompt: 6, maxNewTokens: 5, seed: 1), pairs + later)
     }
 }
 

@@ -107,20 +107,25 @@ final class RewardModelTests: XCTestCase {
                                generator: &generator)
         var data = InstructDataGenerator(config: InstructDataConfig())
         let pairs = data.pairs(count: 40, heldOut: false).filter { $0.failure == "refusal" || $0.failure == "rambling" }
+        let testPairs = data.pairs(count: 30, heldOut: true)
         var config = RewardConfig()
         config.maxSteps = 40
         config.evalEvery = 20
         config.batchSize = 8
         config.learningRate = 1e-3
-        let trainer = try RewardTrainer(model: try RewardModel(backbone: backbone), encoder: encoder, train: pairs, validation: pairs,
-                                        test: pairs, config: config)
+        let model = try RewardModel(backbone: backbone)
+        let trainer = try RewardTrainer(model: model, encoder: encoder, train: pairs, validation: pairs, test: testPairs, config: config)
         let before = try trainer.evaluate()
         let result = try trainer.run()
         XCTAssertLessThan(result.best.loss, before.loss)
         XCTAssertGreaterThan(result.best.accuracy, 0.9)
         XCTAssertGreaterThan(result.best.margin, 0)
-        // The test pairs are scored with the kept weights: here they are the validation pairs, so the numbers match.
-        XCTAssertEqual(result.test, result.best)
+        XCTAssertEqual(result.curve.first { $0.step == result.bestStep }?.validation, result.best)
+        // The test pairs are scored once, with the kept weights: the same numbers as scoring them afresh
+        // (a second trainer whose validation pairs are the test pairs), and they choose nothing.
+        let rescored = try RewardTrainer(model: model, encoder: encoder, train: pairs, validation: testPairs, test: testPairs, config: config)
+        XCTAssertEqual(result.test, try rescored.evaluate())
+        XCTAssertEqual(result.test.count, testPairs.count)
     }
 }
 

@@ -120,5 +120,13 @@ final class AlignmentCommandTests: XCTestCase {
         XCTAssertTrue(report.contains("| \(diagnostic) |") && report.contains("upper bound"), report)
 
         try assertError(["pipeline", "--quick", "--out", out], mentions: "not empty")
+        // --report-only re-renders the same report from report.json; one from another version is refused in one line.
+        try FileManager.default.removeItem(atPath: out + "/report.md")
+        try run(["pipeline", "--out", out, "--report-only"])
+        XCTAssertEqual(try String(contentsOfFile: out + "/report.md", encoding: .utf8), report)
+        let old = directory.file("old-run")
+        try FileManager.default.createDirectory(atPath: old, withIntermediateDirectories: true)
+        try #"{"stages": []}"#.write(toFile: old + "/report.json", atomically: true, encoding: .utf8)
+        try assertError(["pipeline", "--out", old, "--report-only"], mentions: "rerun the pipeline")
     }
 }

@@ -32,7 +32,7 @@ public enum PipelineReport {
                      PlotSeries(name: "val (held out)", points: sftCurve.map { (Double($0.step), $0.validationLoss) })])))
         let rewardCurve = result.reward.curve
         plots.append(("reward_model.svg", SVGLinePlot(
-            title: "Reward model on held-out pairs", xLabel: "step", yLabel: "loss / accuracy",
+            title: "Reward model on the validation pairs", xLabel: "step", yLabel: "loss / accuracy",
             series: [PlotSeries(name: "train loss", points: rewardCurve.compactMap { p in p.trainLoss.map { (Double(p.step), Double($0)) } }),
                      PlotSeries(name: "val loss", points: rewardCurve.map { (Double($0.step), $0.validation.loss) }),
                      PlotSeries(name: "val accuracy", points: rewardCurve.map { (Double($0.step), $0.validation.accuracy) })])))
@@ -92,7 +92,12 @@ public enum PipelineReport {
     public static func rewrite(directory: String) throws {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let result = try decoder.decode(PipelineResult.self, from: try AtomicFile.read(directory + "/report.json"))
+        let result: PipelineResult
+        do {
+            result = try decoder.decode(PipelineResult.self, from: try AtomicFile.read(directory + "/report.json"))
+        } catch is DecodingError {
+            throw AlignmentError.mismatch("\(directory)/report.json does not match this version's report (an older run?); rerun the pipeline")
+        }
         try write(result, to: directory)
     }
 
@@ -147,15 +152,15 @@ public enum PipelineReport {
         md += "Best validation loss \(f3(result.sft.bestValidationLoss)) at step \(result.sft.bestStep) "
         md += result.sft.stoppedAtPlateau ? "(stopped at the plateau).\n\n" : "(step limit reached).\n\n"
         md += "![SFT loss](plots/sft.svg)\n\n"
-        let best = result.reward.test
+        let test = result.reward.test, validation = result.reward.best
         md += "## Reward model\n\n"
-        md += "Held-out pairwise accuracy on the \(config.data.pairsTest) test pairs **\(f3(best.accuracy))**, mean chosen \(f3(best.meanChosen)), "
-        md += "mean rejected \(f3(best.meanRejected)), margin \(f3(best.margin)). Early stopping kept step \(result.reward.bestStep) "
-        md += "by the loss on the \(config.data.pairsValidation) validation pairs (accuracy there \(f3(result.reward.best.accuracy)); "
+        md += "Held-out pairwise accuracy on the \(test.count) test pairs **\(f3(test.accuracy))**, mean chosen \(f3(test.meanChosen)), "
+        md += "mean rejected \(f3(test.meanRejected)), margin \(f3(test.margin)). Early stopping kept step \(result.reward.bestStep) "
+        md += "by the loss on the \(validation.count) validation pairs (accuracy there \(f3(validation.accuracy)); "
         md += "the test pairs chose nothing).\n\n"
         md += "Trained on \(result.rewardTrainingPairs) pairs (written pairs plus pairs of the SFT model's own answers ranked by the judge).\n\n"
         md += "| rejected answer's failure | accuracy |\n|---|---|\n"
-        for (failure, accuracy) in best.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
+        for (failure, accuracy) in test.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
         md += "\n![reward model](plots/reward_model.svg)\n\n"
         md += "## PPO\n\n"
         if let last = result.ppo.logs.last {
