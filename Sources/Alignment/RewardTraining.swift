@@ -152,7 +152,8 @@ public final class RewardTrainer {
             }
         }
         let n = Double(pairs.count)
-        return PairwiseMetrics(count: pairs.count, loss: loss / n, accuracy: Double(correct) / n, meanChosen: chosenSum / n, meanRejected: rejectedSum / n,
+        return PairwiseMetrics(count: pairs.count, loss: loss / n, accuracy: Double(correct) / n,
+                               meanChosen: chosenSum / n, meanRejected: rejectedSum / n,
                                accuracyByFailure: byFailure.mapValues { Double($0.hits) / Double($0.total) },
                                accuracyByFamily: byFamily.mapValues { Double($0.hits) / Double($0.total) })
     }

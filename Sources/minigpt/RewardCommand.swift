@@ -87,7 +87,8 @@ struct RewardTrainCommand: ParsableCommand {
         json.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try json.encode(result), to: out + "/reward_report.json")
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); reward model in \(out)")
-        Console.out(String(format: "validation pairs (chose step %d): accuracy %.3f | loss %.4f\n", result.bestStep, result.best.accuracy, result.best.loss))
+        Console.out(String(format: "validation pairs (chose step %d): accuracy %.3f | loss %.4f\n",
+                           result.bestStep, result.best.accuracy, result.best.loss))
         let test = result.test
         Console.out(String(format: "held-out test pairs: accuracy %.3f | mean chosen %.3f | mean rejected %.3f | margin %.3f | loss %.4f\n",
                            test.accuracy, test.meanChosen, test.meanRejected, test.margin, test.loss))

@@ -162,7 +162,9 @@ final class InstructDataTests: XCTestCase {
         var keys: [String: [[String]]] = [:]
         for name in [InstructFiles.pairsValidation, InstructFiles.pairsTest] {
             let pairs = try JSONL.read(PreferencePair.self, from: directory + "/" + name)
-            XCTAssertTrue(pairs.allSatisfy { $0.chosenScore > $0.rejectedScore && GoldJudge.score(prompt: $0.prompt, response: $0.chosen) == $0.chosenScore })
+            XCTAssertTrue(pairs.allSatisfy {
+                $0.chosenScore > $0.rejectedScore && GoldJudge.score(prompt: $0.prompt, response: $0.chosen) == $0.chosenScore
+            })
             keys[name] = pairs.map { [$0.prompt, $0.chosen, $0.rejected] }
         }
         // The test pairs are distinct and none is also a validation pair (those choose the reward model's checkpoint).
