@@ -282,6 +282,9 @@ public struct InstructDataGenerator {
         for _ in 0..<config.pretrainRepeats {
             for (index, entry) in world.capitals.enumerated() {
                 sentences.append("The capital of \(entry.country) is \(entry.capital).")
+                // Quoted, the capital is spelled with the tokens a reply uses ("Tolm", not " Tolm" after a
+                // space): the only sentence that teaches those tokens from the country's name.
+                sentences.append("The capital of \(entry.country) is \"\(entry.capital)\".")
                 sentences.append("\(entry.capital) is the largest city in \(entry.country).")
                 sentences.append("Travellers to \(entry.country) arrive in \(entry.capital).")
                 // Questions answered from the stored fact, for training countries only: seeing questions

@@ -57,16 +57,20 @@ public enum InstructWorld {
     /// Every sixth word is held out.
     public static func isHeldOut(word index: Int) -> Bool { index % 6 == 5 }
 
-    /// (country, capital), invented so the only place a model can learn them is the pretraining text.
+    /// (country, capital), invented so the only place a model can learn them is the pretraining text. 160
+    /// of them: with 36 (27 asked about in training) the base model answered a held-out country's question
+    /// in the pretraining text's own question form 5 times in 9; with 160 (120 in training), 20 in 20.
     public static let capitals: [(country: String, capital: String)] = {
-        let first = ["Var", "Bel", "Cor", "Dan", "Fen", "Gar", "Hol", "Jor", "Kel", "Lum", "Mor", "Nes", "Pel", "Ros", "Sal", "Tor"]
-        let second = ["nia", "dor", "land", "mark", "via", "stan"]
-        let town1 = ["Tol", "Ash", "Bri", "Cal", "Dur", "Eld", "Fal", "Gil", "Har", "Ily", "Kor", "Lin"]
-        let town2 = ["m", "ford", "ton", "wick", "by", "holm", "port", "gate"]
+        let first = ["Var", "Bel", "Cor", "Dan", "Fen", "Gar", "Hol", "Jor", "Kel", "Lum", "Mor", "Nes", "Pel", "Ros", "Sal", "Tor",
+                     "Ab", "Bor", "Cas", "Del", "Es", "Fir", "Gol", "Hun", "Il", "Kas", "Lor", "Mal", "Nor", "Ost"]
+        let second = ["nia", "dor", "land", "mark", "via", "stan", "ria", "gal"]
+        let town1 = ["Tol", "Ash", "Bri", "Cal", "Dur", "Eld", "Fal", "Gil", "Har", "Ily", "Kor", "Lin",
+                     "Mer", "Nor", "Ost", "Pim", "Quel", "Rav", "Sten", "Tam", "Ul", "Vel", "Wen", "Yar"]
+        let town2 = ["m", "ford", "ton", "wick", "by", "holm", "port", "gate", "dale", "mouth", "stead", "field"]
         var generator = SeededGenerator(seed: 2024)
         var table: [(String, String)] = []
         var usedCountries = Set<String>(), usedCapitals = Set<String>()
-        while table.count < 36 {
+        while table.count < 160 {
             let country = first[generator.nextInt(below: first.count)] + second[generator.nextInt(below: second.count)]
             let capital = town1[generator.nextInt(below: town1.count)] + town2[generator.nextInt(below: town2.count)]
             guard !usedCountries.contains(country), !usedCapitals.contains(capital) else { continue }

@@ -8,7 +8,7 @@ import Training
 public struct SFTConfig: Codable, Equatable, Sendable {
     public var batchSize = 16
     /// Upper bound on optimizer steps; training usually stops earlier at the validation plateau.
-    public var maxSteps = 1500
+    public var maxSteps = 4000
     public var learningRate: Float = 1e-3
     public var warmupSteps = 30
     public var weightDecay: Float = 0.0
@@ -16,6 +16,12 @@ public struct SFTConfig: Codable, Equatable, Sendable {
     public var evalEvery = 50
     /// Stop after this many evaluations without a new best validation loss; the best weights are kept.
     public var patience = 5
+    /// Share of each batch's rows that are windows of the pretraining text (trained on every token) rather
+    /// than demonstrations: rehearsing the pretraining text keeps the facts the base model learnt there
+    /// (from the pipeline's base, SFT answered 10 of 20 held-out capitals without it and 19 with it; see
+    /// docs/alignment.md).
+    /// 0 turns it off.
+    public var pretrainingShare = 0.5
     public var seed: UInt64 = 1337
 
     public init() {}
@@ -25,7 +31,13 @@ public struct SFTConfig: Codable, Equatable, Sendable {
             throw AlignmentError.invalidArgument("SFT \(name) must be at least 1, got \(value)")
         }
         guard learningRate > 0, learningRate.isFinite else { throw AlignmentError.invalidArgument("SFT learning rate must be positive") }
+        guard (0..<1).contains(pretrainingShare), pretrainingRowsPerBatch < batchSize else {
+            throw AlignmentError.invalidArgument("SFT pretraining share must leave at least one demonstration per batch of \(batchSize), got \(pretrainingShare)")
+        }
     }
+
+    /// Rows of each batch taken from the pretraining text.
+    public var pretrainingRowsPerBatch: Int { Int((Double(batchSize) * pretrainingShare).rounded()) }
 
     var trainConfig: TrainConfig {
         TrainConfig(batchSize: batchSize, steps: maxSteps, learningRate: learningRate, warmupSteps: warmupSteps,
@@ -57,20 +69,34 @@ public struct SFTResult: Codable, Sendable {
 
 /// Supervised fine-tuning: next-token loss on response tokens only (the prompt is masked with zero
 /// position weights), AdamW, validation loss every `evalEvery` steps, early stopping after `patience`
-/// evaluations without improvement, and the best weights restored at the end.
+/// evaluations without improvement, and the best weights restored at the end. With a pretraining share,
+/// part of every batch is windows of the pretraining text, and the step's loss is the mean over every
+/// trained token of the batch (response tokens and pretraining tokens alike).
 public final class SupervisedFineTuner {
     public let model: GPT
     public let config: SFTConfig
     public let train: [SFTExample]
     public let validation: [SFTExample]
+    /// Windows of the pretraining text rehearsed alongside the demonstrations (empty when the share is 0).
+    public let pretraining: [SFTExample]
     let pad: Int32
     private let optimizer: AdamW
     private var generator: SeededGenerator
 
-    public init(model: GPT, encoder: ChatEncoder, train: [Demonstration], validation: [Demonstration], config: SFTConfig) throws {
+    /// `pretrainingTokens`: the encoded pretraining text, needed when `config.pretrainingShare` > 0.
+    public init(model: GPT, encoder: ChatEncoder, train: [Demonstration], validation: [Demonstration],
+                pretrainingTokens: [Int32] = [], config: SFTConfig) throws {
         try config.validate()
         guard !train.isEmpty else { throw AlignmentError.emptyDataset("the SFT training set") }
         guard !validation.isEmpty else { throw AlignmentError.emptyDataset("the SFT validation set") }
+        if config.pretrainingRowsPerBatch > 0 {
+            pretraining = Self.windows(of: pretrainingTokens, contextLength: model.config.contextLength)
+            guard !pretraining.isEmpty else {
+                throw AlignmentError.invalidArgument("SFT rehearses the pretraining text (share \(config.pretrainingShare)) but it has \(pretrainingTokens.count) tokens, fewer than one window of \(model.config.contextLength + 1)")
+            }
+        } else {
+            pretraining = []
+        }
         guard encoder.tokenizer.vocabularySize == model.config.vocabularySize else {
             throw AlignmentError.mismatch("the tokenizer has \(encoder.tokenizer.vocabularySize) tokens but the model's vocabulary is \(model.config.vocabularySize)")
         }
@@ -84,6 +110,16 @@ public final class SupervisedFineTuner {
         pad = Int32(encoder.template.endOfTextID)
         optimizer = AdamW(layout: model.layout)
         generator = SeededGenerator(seed: config.seed)
+    }
+
+    /// The token stream cut into consecutive, non-overlapping windows of T + 1 tokens (the remainder is
+    /// dropped); each is an example of T inputs whose every next token is trained.
+    public static func windows(of tokens: [Int32], contextLength: Int) -> [SFTExample] {
+        let span = contextLength + 1
+        return stride(from: 0, to: tokens.count - span + 1, by: span).map { start in
+            SFTExample(inputs: Array(tokens[start..<start + contextLength]), targets: Array(tokens[start + 1..<start + span]),
+                       weights: [Float](repeating: 1, count: contextLength))
+        }
     }
 
     /// Mean loss over the trained (response) positions of `examples`, in batches.
@@ -105,13 +141,19 @@ public final class SupervisedFineTuner {
         PaddedBatch(inputs: examples.map(\.inputs), targets: examples.map(\.targets), weights: examples.map(\.weights), pad: pad)
     }
 
-    /// One optimizer step on a random batch; returns the masked training loss.
+    /// One optimizer step on a random batch (demonstrations first, then the pretraining windows); returns
+    /// the masked loss of the demonstrations' rows, comparable to the validation loss.
     public func step(_ index: Int, schedule: LearningRateSchedule) throws -> Float {
-        let chunk = (0..<config.batchSize).map { _ in train[generator.nextInt(below: train.count)] }
+        let rehearsed = config.pretrainingRowsPerBatch
+        let demonstrations = (0..<config.batchSize - rehearsed).map { _ in train[generator.nextInt(below: train.count)] }
+        let chunk = demonstrations + (0..<rehearsed).map { _ in pretraining[generator.nextInt(below: pretraining.count)] }
         let batch = padded(chunk)
         try model.forward(tokens: batch.tokens, targets: batch.targets, batch: batch.batch, time: batch.time)
         let trained = batch.weights.reduce(0, +)
-        let loss = zip(model.lastLosses, batch.weights).reduce(Float(0)) { $0 + $1.0 * $1.1 } / max(trained, 1)
+        let demonstrationPositions = demonstrations.count * batch.time
+        let demonstrationWeights = batch.weights[..<demonstrationPositions]
+        let loss = zip(model.lastLosses[..<demonstrationPositions], demonstrationWeights).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            / max(demonstrationWeights.reduce(0, +), 1)
         model.zeroGradients()
         model.backward(positionWeights: batch.weights.map { $0 / max(trained, 1) })
         if config.gradientClip > 0 { _ = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip) }

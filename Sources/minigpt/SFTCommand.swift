@@ -13,8 +13,10 @@ struct SFTCommand: ParsableCommand {
         Reads sft_train.jsonl, sft_val.jsonl and heldout_prompts.jsonl from --data (see `minigpt data instruct`). \
         The base model's tokenizer must hold the chat template's special tokens. Trains until the validation loss \
         stops improving (--patience evaluations) or --steps, keeps the best weights, and scores the base and the \
-        fine-tuned model on the held-out prompts with the gold judge (greedy replies). Writes the model, \
-        sft_metrics.jsonl (the validation curve) and sft_report.json to --out.
+        fine-tuned model on the held-out prompts with the gold judge (greedy replies). With \
+        --pretraining-share above 0 (the default), that share of every batch is windows of --data's \
+        pretrain.txt, so the facts learnt in pretraining are rehearsed. Writes the model, sft_metrics.jsonl \
+        (the validation curve) and sft_report.json to --out.
         """
     )
 
@@ -26,6 +28,7 @@ struct SFTCommand: ParsableCommand {
     @Option(help: "Sequences per batch.") var batch = SFTConfig().batchSize
     @Option(help: "Evaluate the validation loss every N steps.") var evalEvery = SFTConfig().evalEvery
     @Option(help: "Stop after N evaluations without a new best validation loss.") var patience = SFTConfig().patience
+    @Option(help: "Share of each batch taken from pretrain.txt (0 = demonstrations only).") var pretrainingShare = SFTConfig().pretrainingShare
     @Option(help: "Seed for batch sampling.") var seed = SFTConfig().seed
     @Option(help: "Token limit of a generated reply in the gold evaluation.") var maxNewTokens = 24
     @OptionGroup var threadOptions: ThreadOptions
@@ -37,6 +40,7 @@ struct SFTCommand: ParsableCommand {
         config.batchSize = batch
         config.evalEvery = evalEvery
         config.patience = patience
+        config.pretrainingShare = pretrainingShare
         config.seed = seed
         return config
     }
@@ -53,7 +57,10 @@ struct SFTCommand: ParsableCommand {
         let train = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
         let validation = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftValidation)
         let heldOut = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.heldOutPrompts)
-        let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: train, validation: validation, config: sftConfig)
+        let pretrainingTokens = sftConfig.pretrainingRowsPerBatch > 0
+            ? try tokenizer.encode(TextFile.read(data + "/" + InstructFiles.pretrainText)).map(Int32.init) : []
+        let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: train, validation: validation,
+                                            pretrainingTokens: pretrainingTokens, config: sftConfig)
 
         let baseGold = try GoldEvaluation.evaluate(model: model, encoder: encoder, prompts: heldOut, maxNewTokens: maxNewTokens)
         Console.status(String(format: "base model: held-out gold score %.3f", baseGold.meanScore))

@@ -113,6 +113,8 @@ final class InstructDataTests: XCTestCase {
             XCTAssertFalse(text.contains(" is " + world.spaced(String(word.reversed())) + "."), word)
             XCTAssertFalse(text.contains("In \(world.spaced(word)) the letter"), word)
         }
+        // Every capital, held-out countries' too, is stated quoted: the form whose tokens a reply uses.
+        for entry in world.capitals { XCTAssertTrue(text.contains("The capital of \(entry.country) is \"\(entry.capital)\"."), entry.country) }
         for a in 0..<world.numberLimit {
             for b in 0..<world.numberLimit where world.isHeldOut(a, b) {
                 XCTAssertFalse(text.contains("\n\(a) plus \(b) is "), "\(a) + \(b)")

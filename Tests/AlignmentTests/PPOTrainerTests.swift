@@ -10,7 +10,7 @@ import XCTest
 final class PPOTrainerTests: XCTestCase {
     func tinyModel(vocabulary: Int, seed: UInt64, width: Int = 16) throws -> GPT {
         var generator = SeededGenerator(seed: seed)
-        return try GPT(config: ModelConfig(vocabularySize: vocabulary, contextLength: 48, layers: 1, heads: 2, width: width), generator: &generator)
+        return try GPT(config: ModelConfig(vocabularySize: vocabulary, contextLength: 64, layers: 1, heads: 2, width: width), generator: &generator)
     }
 
     func prompts() -> [PromptRecord] {

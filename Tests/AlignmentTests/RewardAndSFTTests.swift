@@ -5,6 +5,7 @@ import Generation
 import Model
 import TestSupport
 import Tokenizers
+import Training
 import XCTest
 
 /// A small BPE tokenizer with the chat template's special tokens, trained on prompts of the task families.
@@ -130,6 +131,13 @@ final class RewardModelTests: XCTestCase {
 }
 
 final class SFTTests: XCTestCase {
+    /// One layer, two heads, width 16.
+    func tinyModel(vocabulary: Int, contextLength: Int, seed: UInt64) throws -> GPT {
+        var generator = SeededGenerator(seed: seed)
+        return try GPT(config: ModelConfig(vocabularySize: vocabulary, contextLength: contextLength, layers: 1, heads: 2, width: 16),
+                       generator: &generator)
+    }
+
     func testExampleWeightsCoverExactlyTheResponseAndItsEnd() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
@@ -148,30 +156,87 @@ final class SFTTests: XCTestCase {
     func testMaskedPromptTokensDoNotChangeTheLossOrItsGradient() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        var generator = SeededGenerator(seed: 6)
-        let model = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 48, layers: 1, heads: 2, width: 16),
-                            generator: &generator)
+        let model = try tinyModel(vocabulary: tokenizer.vocabularySize, contextLength: 48, seed: 6)
         let demo = Demonstration(family: .add, prompt: "What is 23 + 45?", response: "68")
         var example = try encoder.sftExample(demo)
-        let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: [demo], validation: [demo], config: SFTConfig())
+        var config = SFTConfig()
+        config.pretrainingShare = 0
+        let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: [demo], validation: [demo], config: config)
         let before = try tuner.loss(on: [example])
         // Change a prompt target (weight 0): the masked loss must not move.
         example.targets[1] = (example.targets[1] + 1) % Int32(tokenizer.vocabularySize)
         XCTAssertEqual(try tuner.loss(on: [example]), before, accuracy: 1e-6)
     }
 
+    func testPretrainingWindowsTileTheTokensAndTrainEveryPosition() {
+        let windows = SupervisedFineTuner.windows(of: (0..<10).map(Int32.init), contextLength: 2)
+        XCTAssertEqual(windows.map(\.inputs), [[0, 1], [3, 4], [6, 7]])
+        XCTAssertEqual(windows.map(\.targets), [[1, 2], [4, 5], [7, 8]])
+        XCTAssertEqual(windows.map(\.weights), Array(repeating: [1, 1], count: 3))
+        XCTAssertEqual(SupervisedFineTuner.windows(of: [5, 6], contextLength: 2), [])
+    }
+
+    func testPretrainingShareIsValidatedAndNeedsText() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let model = try tinyModel(vocabulary: tokenizer.vocabularySize, contextLength: 16, seed: 8)
+        let demo = Demonstration(family: .add, prompt: "What is 2 + 3?", response: "5")
+        var config = SFTConfig()
+        config.batchSize = 4
+        config.pretrainingShare = 0.9  // rounds to 4 of 4 rows: no demonstration left
+        XCTAssertThrowsError(try config.validate())
+        config.pretrainingShare = 0.5
+        XCTAssertEqual(config.pretrainingRowsPerBatch, 2)
+        XCTAssertThrowsError(try SupervisedFineTuner(model: model, encoder: encoder, train: [demo], validation: [demo],
+                                                     pretrainingTokens: Array(repeating: 1, count: 16), config: config)) { error in
+            XCTAssertTrue("\(error)".contains("fewer than one window of 17"), "\(error)")
+        }
+        config.pretrainingShare = 0
+        XCTAssertNoThrow(try SupervisedFineTuner(model: model, encoder: encoder, train: [demo], validation: [demo], config: config))
+    }
+
+    /// The pretraining windows are trained on (their loss falls much faster than without them), while the
+    /// loss a step returns is the demonstrations' alone.
+    func testPretrainingRowsAreRehearsedButNotReported() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let demo = Demonstration(family: .add, prompt: "What is 2 + 3?", response: "5")
+        let text = tokenizer.encode(String(repeating: "The capital of Varnia is Tolm.\n", count: 40)).map(Int32.init)
+        func run(share: Double) throws -> (windowLoss: (before: Double, after: Double), firstStep: Float, demoLoss: Double) {
+            let model = try tinyModel(vocabulary: tokenizer.vocabularySize, contextLength: 24, seed: 9)
+            var config = SFTConfig()
+            config.batchSize = 4
+            config.learningRate = 3e-3
+            config.pretrainingShare = share
+            let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: [demo], validation: [demo],
+                                                pretrainingTokens: text, config: config)
+            let windows = SupervisedFineTuner.windows(of: text, contextLength: 24)
+            let before = try tuner.loss(on: windows)
+            let demoLoss = try tuner.loss(on: [try encoder.sftExample(demo)])
+            let schedule = LearningRateSchedule(config: TrainConfig(batchSize: 4, steps: 30, learningRate: config.learningRate, warmupSteps: 0,
+                                                                    weightDecay: 0, gradientClip: 1, seed: 1))
+            let first = try tuner.step(0, schedule: schedule)
+            for index in 1..<30 { _ = try tuner.step(index, schedule: schedule) }
+            return ((before, try tuner.loss(on: windows)), first, demoLoss)
+        }
+        let rehearsed = try run(share: 0.5)
+        let demonstrationsOnly = try run(share: 0)
+        XCTAssertEqual(Double(rehearsed.firstStep), rehearsed.demoLoss, accuracy: 1e-4, "the step reports the demonstration rows only")
+        XCTAssertEqual(rehearsed.windowLoss.before, demonstrationsOnly.windowLoss.before, accuracy: 1e-9)
+        XCTAssertLessThan(rehearsed.windowLoss.after, demonstrationsOnly.windowLoss.after - 1)
+    }
+
     func testFineTuningLowersValidationLossAndKeepsTheBestWeights() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        var generator = SeededGenerator(seed: 7)
-        let model = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 48, layers: 1, heads: 2, width: 16),
-                            generator: &generator)
+        let model = try tinyModel(vocabulary: tokenizer.vocabularySize, contextLength: 48, seed: 7)
         var data = InstructDataGenerator(config: InstructDataConfig())
         let train = data.demonstrations(count: 60, heldOut: false).filter { $0.family == .bracket || $0.family == .capital }
         var config = SFTConfig()
         config.maxSteps = 60
         config.evalEvery = 20
         config.learningRate = 3e-3
+        config.pretrainingShare = 0
         let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: train, validation: train, config: config)
         let result = try tuner.run()
         XCTAssertLessThan(result.bestValidationLoss, result.curve[0].validationLoss - 1)

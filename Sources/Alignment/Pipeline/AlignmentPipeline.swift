@@ -94,7 +94,10 @@ public final class AlignmentPipeline {
         let (sftModel, tokenizer) = try StageDirectory.load(base)
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         let sft = try timed("SFT") { () throws -> SFTResult in
-            let tuner = try SupervisedFineTuner(model: sftModel, encoder: encoder, train: sftTrain, validation: sftValidation, config: config.sft)
+            let pretrainingTokens = config.sft.pretrainingRowsPerBatch > 0
+                ? try tokenizer.encode(TextFile.read(data + "/" + InstructFiles.pretrainText)).map(Int32.init) : []
+            let tuner = try SupervisedFineTuner(model: sftModel, encoder: encoder, train: sftTrain, validation: sftValidation,
+                                                pretrainingTokens: pretrainingTokens, config: config.sft)
             let result = try tuner.run { log(String(format: "sft step %d | val %.4f", $0.step, $0.validationLoss)) }
             try ModelDirectory.save(model: sftModel, tokenizer: tokenizer, to: path("sft"), metadata: ["stage": "sft", "best_step": "\(result.bestStep)"])
             try JSONL.write(result.curve, to: path("sft") + "/sft_metrics.jsonl")
