@@ -269,7 +269,8 @@ public struct InstructDataGenerator {
     }
 
     /// Plain text for pretraining the base model. World facts: the capital table (every country, held-out
-    /// ones too, as the knowledge a fact question retrieves) and every word spelled out, once after "The
+    /// ones too, as the knowledge a fact question retrieves; one of its sentences quotes the capital, and
+    /// the training countries are also asked about as "Q: ... A: ...") and every word spelled out, once after "The
     /// word" and once opening a line (so the word's unspaced token, the one a bracketed answer uses, is
     /// familiar). Skills, only ever on training values: words reversed, put in brackets and letters
     /// counted, the same for random letter strings (never a word of the world) so the skill is not tied to

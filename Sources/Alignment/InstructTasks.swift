@@ -12,7 +12,7 @@ public enum TaskFamily: String, CaseIterable, Codable, Sendable {
     case reverse
     /// "How many times does a appear in: b a n a n a" -> "3"
     case count
-    /// "What is the capital of Varnia?" -> "Tolm" (the table is also in the pretraining text)
+    /// "What is the capital of Varnia?" -> "Korstead" (the table is also in the pretraining text)
     case capital
     /// "Put the word stone in brackets." -> "[stone]" (following an answer format)
     case bracket

@@ -8,6 +8,7 @@ import Tokenizers
 import XCTest
 
 final class PPOTrainerTests: XCTestCase {
+    /// Context 64: with the test tokenizer a prompt naming one of the 160 countries can take 50 tokens.
     func tinyModel(vocabulary: Int, seed: UInt64, width: Int = 16) throws -> GPT {
         var generator = SeededGenerator(seed: seed)
         return try GPT(config: ModelConfig(vocabularySize: vocabulary, contextLength: 64, layers: 1, heads: 2, width: width), generator: &generator)

@@ -174,6 +174,7 @@ final class SFTTests: XCTestCase {
         XCTAssertEqual(windows.map(\.targets), [[1, 2], [4, 5], [7, 8]])
         XCTAssertEqual(windows.map(\.weights), Array(repeating: [1, 1], count: 3))
         XCTAssertEqual(SupervisedFineTuner.windows(of: [5, 6], contextLength: 2), [])
+        XCTAssertEqual(SupervisedFineTuner.windows(of: [5, 6, 7], contextLength: 2).map(\.targets), [[6, 7]], "exactly one span")
     }
 
     func testPretrainingShareIsValidatedAndNeedsText() throws {
@@ -183,8 +184,18 @@ final class SFTTests: XCTestCase {
         let demo = Demonstration(family: .add, prompt: "What is 2 + 3?", response: "5")
         var config = SFTConfig()
         config.batchSize = 4
-        config.pretrainingShare = 0.9  // rounds to 4 of 4 rows: no demonstration left
-        XCTAssertThrowsError(try config.validate())
+        for bad in [-0.1, 1, .nan] {
+            config.pretrainingShare = bad
+            XCTAssertThrowsError(try config.validate()) { error in
+                guard case AlignmentError.invalidArgument = error else { return XCTFail("\(error)") }
+            }
+        }
+        config.pretrainingShare = 0.9  // rounds to 4 of 4 rows: one is left to the demonstrations
+        XCTAssertEqual(config.pretrainingRowsPerBatch, 3)
+        config.batchSize = 1
+        XCTAssertNoThrow(try config.validate())
+        XCTAssertEqual(config.pretrainingRowsPerBatch, 0, "a batch of one never rehearses")
+        config.batchSize = 4
         config.pretrainingShare = 0.5
         XCTAssertEqual(config.pretrainingRowsPerBatch, 2)
         XCTAssertThrowsError(try SupervisedFineTuner(model: model, encoder: encoder, train: [demo], validation: [demo],
@@ -196,34 +207,39 @@ final class SFTTests: XCTestCase {
     }
 
     /// The pretraining windows are trained on (their loss falls much faster than without them), while the
-    /// loss a step returns is the demonstrations' alone.
+    /// loss a step returns is the demonstrations' alone (the two ask the same question, so their loss is
+    /// the same whichever is drawn, about ln 2 over the answer once learnt).
     func testPretrainingRowsAreRehearsedButNotReported() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        let demo = Demonstration(family: .add, prompt: "What is 2 + 3?", response: "5")
-        let text = tokenizer.encode(String(repeating: "The capital of Varnia is Tolm.\n", count: 40)).map(Int32.init)
-        func run(share: Double) throws -> (windowLoss: (before: Double, after: Double), firstStep: Float, demoLoss: Double) {
+        let demos = ["5", "7"].map { Demonstration(family: .add, prompt: "What is 2 + 3?", response: $0) }
+        let text = tokenizer.encode(String(repeating: "The capital of Varnia is Korstead.\n", count: 40)).map(Int32.init)
+        func run(share: Double, batch: Int) throws -> (windowLoss: (before: Double, after: Double), reported: Double, demoLoss: Double) {
             let model = try tinyModel(vocabulary: tokenizer.vocabularySize, contextLength: 24, seed: 9)
             var config = SFTConfig()
-            config.batchSize = 4
+            config.batchSize = batch
             config.learningRate = 3e-3
             config.pretrainingShare = share
-            let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: [demo], validation: [demo],
+            let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: demos, validation: demos,
                                                 pretrainingTokens: text, config: config)
             let windows = SupervisedFineTuner.windows(of: text, contextLength: 24)
             let before = try tuner.loss(on: windows)
-            let demoLoss = try tuner.loss(on: [try encoder.sftExample(demo)])
-            let schedule = LearningRateSchedule(config: TrainConfig(batchSize: 4, steps: 30, learningRate: config.learningRate, warmupSteps: 0,
+            let schedule = LearningRateSchedule(config: TrainConfig(batchSize: batch, steps: 60, learningRate: config.learningRate, warmupSteps: 0,
                                                                     weightDecay: 0, gradientClip: 1, seed: 1))
-            let first = try tuner.step(0, schedule: schedule)
-            for index in 1..<30 { _ = try tuner.step(index, schedule: schedule) }
-            return ((before, try tuner.loss(on: windows)), first, demoLoss)
+            var reported: [Float] = []
+            for index in 0..<60 { reported.append(try tuner.step(index, schedule: schedule)) }
+            return ((before, try tuner.loss(on: windows)), Double(reported.suffix(10).reduce(0, +)) / 10, try tuner.loss(on: tuner.train))
         }
-        let rehearsed = try run(share: 0.5)
-        let demonstrationsOnly = try run(share: 0)
-        XCTAssertEqual(Double(rehearsed.firstStep), rehearsed.demoLoss, accuracy: 1e-4, "the step reports the demonstration rows only")
+        let rehearsed = try run(share: 0.5, batch: 4)
+        let demonstrationsOnly = try run(share: 0, batch: 4)
         XCTAssertEqual(rehearsed.windowLoss.before, demonstrationsOnly.windowLoss.before, accuracy: 1e-9)
         XCTAssertLessThan(rehearsed.windowLoss.after, demonstrationsOnly.windowLoss.after - 1)
+        // 15 demonstrations to 1 window per batch: the demonstrations are learnt, the window is not, and a
+        // mean over the whole batch (24 window tokens to about 30 demonstration tokens) would sit more than
+        // 0.2 above the demonstrations' loss.
+        let light = try run(share: 1.0 / 16, batch: 16)
+        XCTAssertGreaterThan(light.windowLoss.after - light.demoLoss, 0.5, "\(light)")
+        XCTAssertEqual(light.reported, light.demoLoss, accuracy: 0.1, "the steps report the demonstration rows only")
     }
 
     func testFineTuningLowersValidationLossAndKeepsTheBestWeights() throws {

@@ -85,6 +85,11 @@ final class AlignmentCommandTests: XCTestCase {
             .write(toFile: bad + "/sft_train.jsonl", atomically: true, encoding: .utf8)
         try assertError(["sft", "--base", base, "--data", bad, "--out", directory.file("y")], mentions: "sft_train.jsonl line 2: missing field")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("y")))
+        // SFT rehearses pretrain.txt by default: without it, a one-line error that names the way out.
+        try FileManager.default.removeItem(atPath: bad + "/sft_train.jsonl")
+        try FileManager.default.copyItem(atPath: data + "/sft_train.jsonl", toPath: bad + "/sft_train.jsonl")
+        try assertError(["sft", "--base", base, "--data", bad, "--out", directory.file("y")], mentions: "--pretraining-share 0")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("y")))
     }
 
     /// The whole pipeline at its --quick size: every stage's directory, the report with its table and
