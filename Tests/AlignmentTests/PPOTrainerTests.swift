@@ -8,12 +8,6 @@ import Tokenizers
 import XCTest
 
 final class PPOTrainerTests: XCTestCase {
-    /// Context 64: with the test tokenizer a prompt naming one of the 160 countries can take 50 tokens.
-    func tinyModel(vocabulary: Int, seed: UInt64, width: Int = 16) throws -> GPT {
-        var generator = SeededGenerator(seed: seed)
-        return try GPT(config: ModelConfig(vocabularySize: vocabulary, contextLength: 64, layers: 1, heads: 2, width: width), generator: &generator)
-    }
-
     func prompts() -> [PromptRecord] {
         var data = InstructDataGenerator(config: InstructDataConfig())
         return data.prompts(count: 12, heldOut: false)
@@ -37,8 +31,8 @@ final class PPOTrainerTests: XCTestCase {
     func testKLEstimateMatchesKVCacheLogProbsAndIsZeroAgainstItself() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        let model = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 1)
-        let other = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 2)
+        let model = try tinyGPT(vocabulary: tokenizer.vocabularySize, seed: 1)
+        let other = try tinyGPT(vocabulary: tokenizer.vocabularySize, seed: 2)
         // Large weights, so its next-token distributions are sharp and far from the first model's.
         let large = randomValues(other.parameters.count, scale: 0.5, seed: 3)
         for i in 0..<other.parameters.count { other.parameters[i] += large[i] }
@@ -67,7 +61,7 @@ final class PPOTrainerTests: XCTestCase {
     /// norm has weight 0 and bias 30 * e_0, so every position's logits are 30 * wte[v][0], with wte[v][0] = 1
     /// for `tokens` and 0 for every other token (e^-30 less likely).
     func modelSampling(only tokens: Set<Int>, vocabulary: Int) throws -> GPT {
-        let model = try tinyModel(vocabulary: vocabulary, seed: 1)
+        let model = try tinyGPT(vocabulary: vocabulary, seed: 1)
         let layout = model.layout, c = model.config.width
         for v in 0..<vocabulary { model.parameters[layout.tokenEmbedding + v * c] = tokens.contains(v) ? 1 : 0 }
         for i in 0..<c {
@@ -105,9 +99,9 @@ final class PPOTrainerTests: XCTestCase {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         let v = tokenizer.vocabularySize
-        let policy = try tinyModel(vocabulary: v, seed: 3)
-        let reference = try tinyModel(vocabulary: v, seed: 3)
-        let reward = try RewardModel(backbone: try tinyModel(vocabulary: v, seed: 4), head: FloatBuffer(randomValues(17, scale: 2, seed: 5)))
+        let policy = try tinyGPT(vocabulary: v, seed: 3)
+        let reference = try tinyGPT(vocabulary: v, seed: 3)
+        let reward = try RewardModel(backbone: try tinyGPT(vocabulary: v, seed: 4), head: FloatBuffer(randomValues(17, scale: 2, seed: 5)))
         var config = PPOConfig()
         config.iterations = 100
         config.rollouts = 16
@@ -160,13 +154,13 @@ final class PPOTrainerTests: XCTestCase {
     func testRewardModelOfAnotherVocabularyIsRejected() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        let policy = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 1)
-        let reward = try RewardModel(backbone: try tinyModel(vocabulary: tokenizer.vocabularySize + 1, seed: 2))
+        let policy = try tinyGPT(vocabulary: tokenizer.vocabularySize, seed: 1)
+        let reward = try RewardModel(backbone: try tinyGPT(vocabulary: tokenizer.vocabularySize + 1, seed: 2))
         XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: .model(reward), encoder: encoder,
                                             prompts: prompts(), heldOut: prompts(), config: PPOConfig())) { error in
             XCTAssertTrue("\(error)".contains("vocabulary"), "\(error)")
         }
-        let wider = try tinyModel(vocabulary: tokenizer.vocabularySize, seed: 1, width: 32)
+        let wider = try tinyGPT(vocabulary: tokenizer.vocabularySize, seed: 1, width: 32)
         XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: wider, reward: .model(try RewardModel(backbone: policy)), encoder: encoder,
                                             prompts: prompts(), heldOut: prompts(), config: PPOConfig()))
         XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: .model(try RewardModel(backbone: policy)), encoder: encoder,

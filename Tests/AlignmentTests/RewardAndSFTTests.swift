@@ -131,13 +131,6 @@ final class RewardModelTests: XCTestCase {
 }
 
 final class SFTTests: XCTestCase {
-    /// One layer, two heads, width 16.
-    func tinyModel(vocabulary: Int, contextLength: Int, seed: UInt64) throws -> GPT {
-        var generator = SeededGenerator(seed: seed)
-        return try GPT(config: ModelConfig(vocabularySize: vocabulary, contextLength: contextLength, layers: 1, heads: 2, width: 16),
-                       generator: &generator)
-    }
-
     func testExampleWeightsCoverExactlyTheResponseAndItsEnd() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
@@ -156,7 +149,7 @@ final class SFTTests: XCTestCase {
     func testMaskedPromptTokensDoNotChangeTheLossOrItsGradient() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        let model = try tinyModel(vocabulary: tokenizer.vocabularySize, contextLength: 48, seed: 6)
+        let model = try tinyGPT(vocabulary: tokenizer.vocabularySize, contextLength: 48, seed: 6)
         let demo = Demonstration(family: .add, prompt: "What is 23 + 45?", response: "68")
         var example = try encoder.sftExample(demo)
         var config = SFTConfig()
@@ -180,7 +173,7 @@ final class SFTTests: XCTestCase {
     func testPretrainingShareIsValidatedAndNeedsText() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        let model = try tinyModel(vocabulary: tokenizer.vocabularySize, contextLength: 16, seed: 8)
+        let model = try tinyGPT(vocabulary: tokenizer.vocabularySize, contextLength: 16, seed: 8)
         let demo = Demonstration(family: .add, prompt: "What is 2 + 3?", response: "5")
         var config = SFTConfig()
         config.batchSize = 4
@@ -215,7 +208,7 @@ final class SFTTests: XCTestCase {
         let demos = ["5", "7"].map { Demonstration(family: .add, prompt: "What is 2 + 3?", response: $0) }
         let text = tokenizer.encode(String(repeating: "The capital of Varnia is Korstead.\n", count: 40)).map(Int32.init)
         func run(share: Double, batch: Int) throws -> (windowLoss: (before: Double, after: Double), reported: Double, demoLoss: Double) {
-            let model = try tinyModel(vocabulary: tokenizer.vocabularySize, contextLength: 24, seed: 9)
+            let model = try tinyGPT(vocabulary: tokenizer.vocabularySize, contextLength: 24, seed: 9)
             var config = SFTConfig()
             config.batchSize = batch
             config.learningRate = 3e-3
@@ -245,7 +238,7 @@ final class SFTTests: XCTestCase {
     func testFineTuningLowersValidationLossAndKeepsTheBestWeights() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        let model = try tinyModel(vocabulary: tokenizer.vocabularySize, contextLength: 48, seed: 7)
+        let model = try tinyGPT(vocabulary: tokenizer.vocabularySize, contextLength: 48, seed: 7)
         var data = InstructDataGenerator(config: InstructDataConfig())
         let train = data.demonstrations(count: 60, heldOut: false).filter { $0.family == .bracket || $0.family == .capital }
         var config = SFTConfig()
