@@ -113,6 +113,17 @@ public final class SupervisedFineTuner {
         generator = SeededGenerator(seed: config.seed)
     }
 
+    /// The encoded `pretrain.txt` of the instruction data directory `data` when `config` rehearses it,
+    /// else nothing (the file is then not read).
+    public static func pretrainingTokens(data: String, tokenizer: any Tokenizer, config: SFTConfig) throws -> [Int32] {
+        guard config.pretrainingRowsPerBatch > 0 else { return [] }
+        let path = data + "/" + InstructFiles.pretrainText
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw AlignmentError.invalidArgument("\(path) does not exist: SFT rehearses the pretraining text (--pretraining-share 0 turns that off)")
+        }
+        return try tokenizer.encode(TextFile.read(path)).map(Int32.init)
+    }
+
     /// The token stream cut into consecutive, non-overlapping windows of T + 1 tokens (the remainder is
     /// dropped); each is an example of T inputs whose every next token is trained. The step from one
     /// window's last token to the next window's first is not among them (1 in T + 1).

@@ -57,12 +57,7 @@ struct SFTCommand: ParsableCommand {
         let train = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
         let validation = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftValidation)
         let heldOut = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.heldOutPrompts)
-        let pretrainingPath = data + "/" + InstructFiles.pretrainText
-        if sftConfig.pretrainingRowsPerBatch > 0, !FileManager.default.fileExists(atPath: pretrainingPath) {
-            throw ValidationError("\(pretrainingPath) does not exist: SFT rehearses the pretraining text (--pretraining-share 0 turns that off)")
-        }
-        let pretrainingTokens = sftConfig.pretrainingRowsPerBatch > 0
-            ? try tokenizer.encode(TextFile.read(pretrainingPath)).map(Int32.init) : []
+        let pretrainingTokens = try SupervisedFineTuner.pretrainingTokens(data: data, tokenizer: tokenizer, config: sftConfig)
         let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: train, validation: validation,
                                             pretrainingTokens: pretrainingTokens, config: sftConfig)
 

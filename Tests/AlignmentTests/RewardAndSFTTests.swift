@@ -200,8 +200,8 @@ final class SFTTests: XCTestCase {
     }
 
     /// The pretraining windows are trained on (their loss falls much faster than without them), while the
-    /// loss a step returns is the demonstrations' alone (the two ask the same question, so their loss is
-    /// the same whichever is drawn, about ln 2 over the answer once learnt).
+    /// loss a step returns is the demonstrations' alone (the two ask the same question, so the loss of the
+    /// demonstration rows is about the same whichever are drawn).
     func testPretrainingRowsAreRehearsedButNotReported() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
@@ -227,8 +227,8 @@ final class SFTTests: XCTestCase {
         let demonstrationsOnly = try run(share: 0, batch: 4)
         XCTAssertEqual(rehearsed.windowLoss.before, demonstrationsOnly.windowLoss.before, accuracy: 1e-9)
         XCTAssertLessThan(rehearsed.windowLoss.after, demonstrationsOnly.windowLoss.after - 1)
-        // 15 demonstrations to 1 window per batch: the demonstrations are learnt, the window is not, and a
-        // mean over the whole batch (24 window tokens to about 30 demonstration tokens) would sit more than
+        // 15 demonstrations to 1 window per batch: the demonstrations are learnt faster than the window, and
+        // a mean over the whole batch (24 window tokens to about 30 demonstration tokens) would sit more than
         // 0.2 above the demonstrations' loss.
         let light = try run(share: 1.0 / 16, batch: 16)
         XCTAssertGreaterThan(light.windowLoss.after - light.demoLoss, 0.5, "\(light)")

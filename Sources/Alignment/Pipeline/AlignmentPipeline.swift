@@ -94,8 +94,7 @@ public final class AlignmentPipeline {
         let (sftModel, tokenizer) = try StageDirectory.load(base)
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         let sft = try timed("SFT") { () throws -> SFTResult in
-            let pretrainingTokens = config.sft.pretrainingRowsPerBatch > 0
-                ? try tokenizer.encode(TextFile.read(data + "/" + InstructFiles.pretrainText)).map(Int32.init) : []
+            let pretrainingTokens = try SupervisedFineTuner.pretrainingTokens(data: data, tokenizer: tokenizer, config: config.sft)
             let tuner = try SupervisedFineTuner(model: sftModel, encoder: encoder, train: sftTrain, validation: sftValidation,
                                                 pretrainingTokens: pretrainingTokens, config: config.sft)
             let result = try tuner.run { log(String(format: "sft step %d | val %.4f", $0.step, $0.validationLoss)) }
