@@ -107,13 +107,16 @@ struct PPOStages {
         guard FileManager.default.fileExists(atPath: rewardDirectory) else { throw AlignmentError.missingDirectory(rewardDirectory) }
         let (reward, rewardTokenizer) = try RewardModel.load(rewardDirectory)
         self.reward = reward
-        guard try rewardTokenizer.encode(PPOStages.probe) == tokenizer.encode(PPOStages.probe),
-              rewardTokenizer.vocabularySize == tokenizer.vocabularySize else {
-            throw AlignmentError.mismatch("the reward model in \(rewardDirectory) uses a different tokenizer than the policy in \(policyDirectory)")
-        }
+        try Self.requireSameTokenizer(rewardTokenizer, tokenizer,
+                                      "the reward model in \(rewardDirectory) uses a different tokenizer than the policy in \(policyDirectory)")
         encoder = try ChatEncoder(tokenizer: tokenizer)
         prompts = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.ppoPrompts)
         heldOut = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.heldOutPrompts)
+    }
+
+    /// Throws `message` unless the two tokenizers have the same vocabulary size and split `probe` alike.
+    static func requireSameTokenizer(_ a: any Tokenizer, _ b: any Tokenizer, _ message: String) throws {
+        guard try a.encode(probe) == b.encode(probe), a.vocabularySize == b.vocabularySize else { throw AlignmentError.mismatch(message) }
     }
 
     /// Text that exercises the special tokens and ordinary words, to compare two tokenizers.

@@ -9,7 +9,9 @@ struct PipelineCommand: ParsableCommand {
         abstract: "Run every alignment stage end to end: data, pretraining, SFT, reward model, PPO, then a report.",
         discussion: """
         Writes into --out: data/ (unless --data), tokenizer.json and base/ (unless --base), sft/, rm/, ppo/, dpo/ \
-        and ppo_gold_reward/ (each an ordinary model directory), report.md with plots/*.svg, and report.json. The \
+        and ppo_gold_reward/ (each an ordinary model directory), report.md with plots/*.svg, and report.json. With \
+        more than one --reward-rounds, each earlier round writes rm_roundN/ and ppo_roundN/, and the next reward \
+        model also learns from the judge's comparisons of that PPO policy's answers. The \
         report compares the base, SFT, PPO and DPO models on the held-out prompts: greedy and sampled gold score, \
         reward-model score, KL to SFT and exact match per task family. Its last row is a diagnostic, not a stage: \
         the same PPO rewarded by the gold judge instead of the reward model, the most any reward model could give. \
@@ -23,12 +25,15 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "Start from this base model instead of pretraining one (its tokenizer must hold the chat markers).") var base: String?
     @Option(help: "Use this instruction data directory instead of generating one.") var data: String?
     @Option(help: "Seed of the generated instruction data.") var dataSeed: UInt64?
+    @Option(help: "Rounds of reward model then PPO; every round after the first adds the previous PPO policy's answers, ranked by the judge, to the reward model's pairs (default: 2).")
+    var rewardRounds: Int?
     @Flag(help: "Only rewrite report.md and the plots of the finished run in --out from its report.json.") var reportOnly = false
     @OptionGroup var threadOptions: ThreadOptions
 
     var pipelineConfig: PipelineConfig {
         var config = quick ? PipelineConfig.quick : PipelineConfig.full
         if let dataSeed { config.data.seed = dataSeed }
+        if let rewardRounds { config.rewardRounds = rewardRounds }
         return config
     }
 

@@ -38,6 +38,8 @@ struct RewardTrainCommand: ParsableCommand {
     @Option(help: "Seed for batch sampling.") var seed = RewardConfig().seed
     @Option(help: "Also sample N answers per SFT training prompt and per PPO prompt from the --init model and add the gold judge's comparisons of them as pairs (0: off; the pipeline uses \(PipelineConfig.full.rewardPolicySamples)).")
     var policySamples = 0
+    @Option(help: "Also sample --policy-samples answers per prompt from this model (for example the PPO policy of an earlier round: InstructGPT's iterated reward training) and add the judge's comparisons of them. Repeatable.")
+    var alsoSampleFrom: [String] = []
     @OptionGroup var threadOptions: ThreadOptions
 
     var rewardConfig: RewardConfig {
@@ -55,6 +57,7 @@ struct RewardTrainCommand: ParsableCommand {
     func validate() throws {
         try rewardConfig.validate()
         guard policySamples >= 0 else { throw ValidationError("--policy-samples must not be negative") }
+        guard alsoSampleFrom.isEmpty || policySamples > 0 else { throw ValidationError("--also-sample-from needs --policy-samples N (N > 0)") }
     }
 
     func run() throws {
@@ -68,8 +71,19 @@ struct RewardTrainCommand: ParsableCommand {
         if policySamples > 0 {
             let demonstrations = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
             let ppoPrompts = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.ppoPrompts)
-            let policyPairs = try PolicyPairs.make(model: backbone, encoder: encoder, demonstrations: demonstrations, ppoPrompts: ppoPrompts,
-                                                   samplesPerPrompt: policySamples, maxNewTokens: PPOConfig().maxNewTokens, seed: seed)
+            // Every model is loaded and checked before the first (slow) sampling.
+            let extraSamplers = try alsoSampleFrom.map { directory in
+                let (model, samplerTokenizer) = try StageDirectory.load(directory)
+                try PPOStages.requireSameTokenizer(samplerTokenizer, tokenizer, "the model in \(directory) uses a different tokenizer than the one in \(`init`)")
+                return model
+            }
+            // Sampler i draws with seeds seed + 2i and seed + 2i + 1, as the pipeline's reward rounds do.
+            var policyPairs: [PreferencePair] = []
+            for (index, sampler) in ([backbone] + extraSamplers).enumerated() {
+                policyPairs += try PolicyPairs.make(model: sampler, encoder: encoder, demonstrations: demonstrations, ppoPrompts: ppoPrompts,
+                                                    samplesPerPrompt: policySamples, maxNewTokens: PPOConfig().maxNewTokens,
+                                                    seed: seed &+ 2 &* UInt64(index))
+            }
             Console.status("\(policyPairs.count) pairs from the policy's own answers, added to \(train.count) written pairs")
             train += policyPairs
         }

@@ -225,4 +225,20 @@ final class BestOfNTests: XCTestCase {
         XCTAssertEqual(weighted, four.oracle, accuracy: 1e-12)
         XCTAssertThrowsError(try BestOfN.evaluate(model: model, reward: reward, encoder: encoder, prompts: prompts, n: 0, maxNewTokens: 4, seed: 2))
     }
+
+    /// Later reward rounds learn from the previous PPO policy's answers, so they need policy samples.
+    func testRewardRoundsAreValidated() throws {
+        var config = PipelineConfig.quick
+        XCTAssertNoThrow(try config.validate())
+        config.rewardRounds = 0
+        XCTAssertThrowsError(try config.validate())
+        config.rewardRounds = 2
+        config.rewardPolicySamples = 0
+        XCTAssertThrowsError(try config.validate()) { error in
+            guard case AlignmentError.invalidArgument(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("policy samples"), message)
+        }
+        config.rewardRounds = 1
+        XCTAssertNoThrow(try config.validate())
+    }
 }

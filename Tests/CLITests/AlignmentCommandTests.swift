@@ -68,6 +68,27 @@ final class AlignmentCommandTests: XCTestCase {
         try assertError(["ppo", "--policy", sft, "--reward", rm, "--data", data, "--out", directory.file("ppo3"), "--kl-target", "0"],
                         mentions: "KL target")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("ppo2")))
+        // A second reward round samples the PPO policy too; a model on another tokenizer, a missing one, or no
+        // --policy-samples to say how many answers: one line each, no reward model written.
+        let rm3 = directory.file("rm3")
+        try assertError(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--policy-samples", "1",
+                         "--also-sample-from", directory.file("base2")], mentions: "different tokenizer")
+        try assertError(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--policy-samples", "1",
+                         "--also-sample-from", directory.file("no-ppo")], mentions: "no-ppo")
+        try assertError(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--also-sample-from", ppo],
+                        mentions: "--policy-samples")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: rm3))
+        // With it, the PPO policy's judged answers are added to the SFT model's: more pairs than the SFT model's alone.
+        func policyPairCount(_ stderr: String) -> Int? {
+            stderr.split(separator: "\n").first { $0.contains("pairs from the policy's own answers") }
+                .flatMap { Int($0.split(separator: " ")[0]) }
+        }
+        let sftOnly = try run(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--policy-samples", "2", "--steps", "1",
+                               "--eval-every", "1", "--threads", "1"])
+        let withPPO = try run(["reward", "train", "--init", sft, "--data", data, "--out", directory.file("rm4"), "--policy-samples", "2",
+                               "--also-sample-from", ppo, "--steps", "1", "--eval-every", "1", "--threads", "1"])
+        let (fewer, more) = (try XCTUnwrap(policyPairCount(sftOnly.stderr)), try XCTUnwrap(policyPairCount(withPPO.stderr)))
+        XCTAssertGreaterThan(more, fewer)
 
         // Nothing is overwritten: a second run into the same directory is refused.
         try assertError(["sft", "--base", base, "--data", data, "--out", sft], mentions: "already holds a model")
@@ -99,7 +120,7 @@ final class AlignmentCommandTests: XCTestCase {
         let out = directory.file("run")
         let result = try run(["pipeline", "--quick", "--out", out, "--threads", "1"])
         XCTAssertTrue(result.stdout.contains("| PPO |"), result.stdout)
-        for stage in ["base", "sft", "rm", "ppo", "ppo_gold_reward"] {
+        for stage in ["base", "sft", "rm_round1", "ppo_round1", "rm", "ppo", "ppo_gold_reward"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + stage), stage)
         }
         let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
@@ -116,10 +137,15 @@ final class AlignmentCommandTests: XCTestCase {
             var sampledGold: Double
             enum CodingKeys: String, CodingKey { case name, gold = "gold_score", sampledGold = "sampled_gold_score" }
         }
-        struct Report: Decodable { var stages: [Stage] }
+        struct Round: Decodable { var rewardTrainingPairs: Int }
+        struct Report: Decodable { var stages: [Stage]; var earlierRounds: [Round]; var rewardTrainingPairs: Int }
         let diagnostic = "PPO, gold judge as reward (diagnostic)"
-        let stages = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))).stages
-        XCTAssertEqual(stages.map(\.name), ["base", "SFT", "PPO", "DPO", diagnostic])
+        let decoded = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+        let stages = decoded.stages
+        XCTAssertEqual(stages.map(\.name), ["base", "SFT", "PPO, round 1", "PPO", "DPO", diagnostic])
+        // The second reward model keeps the first one's pairs and adds the judge's comparisons of round 1's PPO answers.
+        XCTAssertEqual(decoded.earlierRounds.count, 1)
+        XCTAssertGreaterThan(decoded.rewardTrainingPairs, decoded.earlierRounds[0].rewardTrainingPairs)
         XCTAssertGreaterThan(stages[1].gold, stages[0].gold + 0.05)
         XCTAssertTrue(stages.allSatisfy { (0...1).contains($0.sampledGold) }, "\(stages)")
         XCTAssertTrue(report.contains("| \(diagnostic) |") && report.contains("upper bound"), report)

@@ -25,12 +25,25 @@ public struct PipelineResult: Codable, Sendable {
     /// Written pairs plus the pairs of the SFT model's own answers the reward model trained on.
     public var rewardTrainingPairs: Int
     public var ppo: PPOResult
+    /// The reward model and PPO of every round before the last (`PipelineConfig.rewardRounds`); nil in reports
+    /// written before rounds existed.
+    public var earlierRounds: [RewardRound]?
     /// The diagnostic PPO run rewarded by the gold judge (`PipelineConfig.goldRewardDiagnosticScale`); nil when skipped.
     public var ppoGoldReward: PPOResult?
     /// DPO's held-out curve (loss and implied-reward accuracy on the written held-out pairs).
     public var dpo: [DPOCurvePoint]
     /// The reward model choosing among the SFT model's samples on the held-out prompts.
     public var bestOfN: BestOfN.Result
+}
+
+extension PipelineResult {
+    /// One round before the last: its reward model's test accuracy and training-pair count, and its PPO run.
+    public struct RewardRound: Codable, Sendable {
+        public var round: Int
+        public var rewardTrainingPairs: Int
+        public var rewardTest: PairwiseMetrics
+        public var ppo: PPOResult
+    }
 }
 
 public struct StageTiming: Codable, Sendable {
@@ -60,6 +73,9 @@ public final class AlignmentPipeline {
 
     /// The diagnostic PPO run's stage, timing and report row: PPO from the SFT model rewarded by the gold judge.
     public static let goldRewardStage = "PPO, gold judge as reward (diagnostic)"
+
+    /// The report row of an earlier round's PPO policy.
+    public static func ppoStage(round: Int) -> String { "PPO, round \(round)" }
 
     func path(_ name: String) -> String { directory + "/" + name }
 
@@ -103,30 +119,6 @@ public final class AlignmentPipeline {
             return result
         }
 
-        let rewardModel = try RewardModel(backbone: try StageDirectory.load(path("sft")).model)
-        var rewardTrainingPairs = 0, preferencePairs: [PreferencePair] = []
-        let reward = try timed("reward model") { () throws -> RewardResult in
-            var pairs = pairsTrain
-            if config.rewardPolicySamples > 0 {
-                pairs += try PolicyPairs.make(model: rewardModel.backbone, encoder: encoder, demonstrations: sftTrain, ppoPrompts: ppoPrompts,
-                                              samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
-                                              seed: config.reward.seed)
-                log("\(pairs.count - pairsTrain.count) pairs from the SFT model's own answers added to \(pairsTrain.count) written pairs")
-            }
-            rewardTrainingPairs = pairs.count
-            preferencePairs = pairs
-            let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairs, validation: pairsValidation, test: pairsTest,
-                                            config: config.reward)
-            let result = try trainer.run {
-                log(String(format: "rm step %d | val loss %.4f | val accuracy %.3f", $0.step, $0.validation.loss, $0.validation.accuracy))
-            }
-            log(String(format: "rm test pairs (step %d): accuracy %.3f", result.bestStep, result.test.accuracy))
-            try rewardModel.save(tokenizer: tokenizer, to: path("rm"), metadata: ["best_step": "\(result.bestStep)"])
-            try JSONL.write(result.curve, to: path("rm") + "/reward_metrics.jsonl")
-            return result
-        }
-
-        let policy = try StageDirectory.load(path("sft")).model
         let reference = try StageDirectory.load(path("sft")).model
         func runPPO(_ policy: GPT, reward: PPORewardSource, rewardLabel: String, directory: String, metadata: [String: String]) throws -> PPOResult {
             let trainer = try PPOTrainer(policy: policy, reference: reference, reward: reward, encoder: encoder,
@@ -136,7 +128,56 @@ public final class AlignmentPipeline {
             try JSONL.write(result.logs, to: path(directory) + "/ppo_metrics.jsonl")
             return result
         }
-        let ppo = try timed("PPO") { try runPPO(policy, reward: .model(rewardModel), rewardLabel: "rm", directory: "ppo", metadata: ["stage": "ppo"]) }
+
+        // InstructGPT's loop: each round trains a reward model from the SFT model on the written pairs plus the judge's
+        // comparisons of answers sampled from the SFT model and from every earlier round's PPO policy, then runs PPO
+        // from the SFT model against it. Earlier rounds write rm_roundN/ and ppo_roundN/; the last writes rm/ and ppo/.
+        var policyPairs: [PreferencePair] = [], samplers = [reference]
+        var earlierRounds: [PipelineResult.RewardRound] = [], earlierPolicies: [(String, GPT)] = []
+        var rewardModel = try RewardModel(backbone: try StageDirectory.load(path("sft")).model)
+        var reward: RewardResult?, ppo: PPOResult?, policy = reference
+        var rewardTrainingPairs = 0, preferencePairs: [PreferencePair] = []
+        for round in 1...config.rewardRounds {
+            let last = round == config.rewardRounds
+            let suffix = last ? "" : ", round \(round)", directorySuffix = last ? "" : "_round\(round)"
+            rewardModel = try RewardModel(backbone: try StageDirectory.load(path("sft")).model)
+            let roundReward = try timed("reward model" + suffix) { () throws -> RewardResult in
+                if config.rewardPolicySamples > 0 {
+                    // Samplers already labelled in an earlier round keep their pairs; only the newest is sampled.
+                    for index in earlierRounds.count..<samplers.count {
+                        policyPairs += try PolicyPairs.make(model: samplers[index], encoder: encoder, demonstrations: sftTrain, ppoPrompts: ppoPrompts,
+                                                            samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
+                                                            seed: config.reward.seed &+ 2 &* UInt64(index))
+                    }
+                    log("\(policyPairs.count) pairs from the answers of \(samplers.count == 1 ? "the SFT model" : "the SFT model and \(samplers.count - 1) PPO policies") added to \(pairsTrain.count) written pairs")
+                }
+                let pairs = pairsTrain + policyPairs
+                rewardTrainingPairs = pairs.count
+                preferencePairs = pairs
+                let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairs, validation: pairsValidation, test: pairsTest,
+                                                config: config.reward)
+                let result = try trainer.run {
+                    log(String(format: "rm step %d | val loss %.4f | val accuracy %.3f", $0.step, $0.validation.loss, $0.validation.accuracy))
+                }
+                log(String(format: "rm test pairs (step %d): accuracy %.3f", result.bestStep, result.test.accuracy))
+                try rewardModel.save(tokenizer: tokenizer, to: path("rm" + directorySuffix), metadata: ["best_step": "\(result.bestStep)", "round": "\(round)"])
+                try JSONL.write(result.curve, to: path("rm" + directorySuffix) + "/reward_metrics.jsonl")
+                return result
+            }
+            policy = try StageDirectory.load(path("sft")).model
+            let roundPPO = try timed("PPO" + suffix) {
+                try runPPO(policy, reward: .model(rewardModel), rewardLabel: "rm", directory: "ppo" + directorySuffix,
+                           metadata: ["stage": "ppo", "round": "\(round)"])
+            }
+            reward = roundReward
+            ppo = roundPPO
+            if !last {
+                earlierRounds.append(PipelineResult.RewardRound(round: round, rewardTrainingPairs: rewardTrainingPairs, rewardTest: roundReward.test,
+                                                                ppo: roundPPO))
+                earlierPolicies.append((Self.ppoStage(round: round), policy))
+                samplers.append(policy)
+            }
+        }
         // Same PPOConfig and SFT start as the real PPO; only the reward differs.
         var goldRewardPolicy: GPT?, ppoGoldReward: PPOResult?
         if let scale = config.goldRewardDiagnosticScale {
@@ -164,7 +205,8 @@ public final class AlignmentPipeline {
         let (stages, bestOfN) = try timed("evaluation") { () throws -> ([StageSummary], BestOfN.Result) in
             let baseModel = try StageDirectory.load(base).model
             let diagnostic = goldRewardPolicy.map { [(Self.goldRewardStage, $0)] } ?? []
-            let stages = try ([("base", baseModel), ("SFT", reference), ("PPO", policy), ("DPO", dpoPolicy)] + diagnostic).map { name, model in
+            let stages = try ([("base", baseModel), ("SFT", reference)] + earlierPolicies + [("PPO", policy), ("DPO", dpoPolicy)] + diagnostic)
+                .map { name, model in
                 try StageEvaluation.summarize(name: name, model: model, sft: reference, reward: rewardModel, encoder: encoder,
                                               heldOut: heldOut, maxNewTokens: config.evaluationMaxNewTokens,
                                               klSamplesPerPrompt: config.klSamplesPerPrompt, seed: config.ppo.seed)
@@ -174,7 +216,8 @@ public final class AlignmentPipeline {
             return (stages, bestOfN)
         }
         return PipelineResult(config: config, stages: stages, timings: timings, pretraining: pretrainingCurve,
-                              sft: sft, reward: reward, rewardTrainingPairs: rewardTrainingPairs, ppo: ppo, ppoGoldReward: ppoGoldReward,
+                              sft: sft, reward: reward!, rewardTrainingPairs: rewardTrainingPairs, ppo: ppo!, earlierRounds: earlierRounds,
+                              ppoGoldReward: ppoGoldReward,
                               dpo: dpo, bestOfN: bestOfN)
     }
 

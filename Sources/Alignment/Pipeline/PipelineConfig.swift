@@ -22,6 +22,10 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     /// Answers sampled from the SFT model per SFT training prompt and per PPO prompt, compared by the gold judge and added to
     /// the reward model's training pairs (`PolicyPairs`); 0 turns them off.
     public var rewardPolicySamples = 8
+    /// Rounds of reward model then PPO. Every round after the first adds the judge's comparisons of the previous
+    /// round's PPO answers (`rewardPolicySamples` per prompt) to the reward model's pairs and reruns PPO from SFT:
+    /// the reward model learns the mistakes PPO drifted into. Needs `rewardPolicySamples` > 0 when above 1.
+    public var rewardRounds = 2
     public var ppo = PPOConfig()
     /// DPO on the reward model's training pairs, from the SFT model: the report's fourth column.
     public var dpo = DPOConfig()
@@ -94,6 +98,9 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         try dpo.validate()
         guard evaluationMaxNewTokens >= 1, klSamplesPerPrompt >= 1, bestOfN >= 1, rewardPolicySamples >= 0 else {
             throw AlignmentError.invalidArgument("evaluation token limit, KL samples and best-of-N must be at least 1")
+        }
+        guard rewardRounds >= 1, rewardRounds == 1 || rewardPolicySamples > 0 else {
+            throw AlignmentError.invalidArgument("reward rounds must be at least 1, and more than 1 needs policy samples")
         }
         if let scale = goldRewardDiagnosticScale { try PPORewardSource.goldJudge(scale: scale).validate() }
     }

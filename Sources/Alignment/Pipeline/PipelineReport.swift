@@ -41,7 +41,8 @@ public enum PipelineReport {
             title: "PPO: reward-model score of the rollouts", xLabel: "iteration", yLabel: "RM score",
             series: [PlotSeries(name: "per iteration", points: logs.map { (Double($0.iteration), $0.rewardScore) }),
                      PlotSeries(name: "10-iter mean", points: movingAverage(logs.map { (Double($0.iteration), $0.rewardScore) }, window: 10))])))
-        var goldSeries = [PlotSeries(name: "reward model", points: goldCurve(result.ppo))]
+        var goldSeries = (result.earlierRounds ?? []).map { PlotSeries(name: "reward model of round \($0.round)", points: goldCurve($0.ppo)) }
+        goldSeries.append(PlotSeries(name: (result.earlierRounds ?? []).isEmpty ? "reward model" : "final reward model", points: goldCurve(result.ppo)))
         if let diagnostic = result.ppoGoldReward { goldSeries.append(PlotSeries(name: "gold judge", points: goldCurve(diagnostic))) }
         plots.append(("ppo_gold.svg", SVGLinePlot(
             title: "PPO: held-out greedy gold, by reward (the gold judge: diagnostic)", xLabel: "iteration", yLabel: "gold score",
@@ -158,7 +159,21 @@ public enum PipelineReport {
         md += "mean rejected \(f3(test.meanRejected)), margin \(f3(test.margin)). Early stopping kept step \(result.reward.bestStep) "
         md += "by the loss on the \(validation.count) validation pairs (accuracy there \(f3(validation.accuracy)); "
         md += "the test pairs chose nothing).\n\n"
-        md += "Trained on \(result.rewardTrainingPairs) pairs (written pairs plus pairs of the SFT model's own answers ranked by the judge).\n\n"
+        md += "Trained on \(result.rewardTrainingPairs) pairs (written pairs plus pairs of the SFT model's own answers ranked by the judge"
+        let rounds = result.earlierRounds ?? []
+        if rounds.isEmpty {
+            md += ").\n\n"
+        } else {
+            md += ", and of the PPO policy of each earlier round). By round (InstructGPT's loop: each round's PPO answers "
+            md += "are compared by the judge and added to the next reward model's pairs; every PPO starts from SFT):\n\n"
+            md += "| round | reward model's pairs | test accuracy | PPO gold x100 at the end | PPO KL (last iteration) |\n|---|---:|---:|---:|---:|\n"
+            for round in rounds {
+                let gold = round.ppo.logs.last?.gold.map { String(format: "%.1f", $0 * 100) } ?? "-"
+                md += "| \(round.round) | \(round.rewardTrainingPairs) | \(f3(round.rewardTest.accuracy)) | \(gold) | \(f3(round.ppo.logs.last?.kl ?? .nan)) |\n"
+            }
+            md += "| \(rounds.count + 1) (final) | \(result.rewardTrainingPairs) | \(f3(test.accuracy)) | "
+            md += "\(result.ppo.logs.last?.gold.map { String(format: "%.1f", $0 * 100) } ?? "-") | \(f3(result.ppo.logs.last?.kl ?? .nan)) |\n\n"
+        }
         md += "| rejected answer's failure | accuracy |\n|---|---|\n"
         for (failure, accuracy) in test.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
         md += "\n![reward model](plots/reward_model.svg)\n\n"
