@@ -144,12 +144,12 @@ public struct InstructDataGenerator {
         TaskFamily.allCases[generator.nextInt(below: TaskFamily.allCases.count)]
     }
 
-    /// A realistic failure for `task`: (kind, text).
-    public mutating func failure(for task: InstructTask) -> (kind: String, text: String) {
+    /// A realistic failure for `task` of the training or held-out split: (kind, text).
+    public mutating func failure(for task: InstructTask, heldOut: Bool) -> (kind: String, text: String) {
         let kinds = ["wrong", "wrong", "rambling", "format", "refusal", "repetition"]
         let kind = kinds[generator.nextInt(below: kinds.count)]
         switch kind {
-        case "wrong": return (kind, wrongAnswer(for: task))
+        case "wrong": return (kind, wrongAnswer(for: task, heldOut: heldOut))
         case "rambling":
             let openers = ["Let me think.", "Good question.", "Well, hmm."]
             let closers = ["Not sure.", "Or maybe not.", "I think so."]
@@ -166,7 +166,10 @@ public struct InstructDataGenerator {
         }
     }
 
-    private mutating func wrongAnswer(for task: InstructTask) -> String {
+    /// A wrong capital or word comes from the task's own split: drawn from every value, a training pair's
+    /// rejected answer was often a held-out value, so the reward model learnt "held-out values are wrong"
+    /// and ranked held-out test pairs backwards (and PPO then steered away from held-out capitals).
+    private mutating func wrongAnswer(for task: InstructTask, heldOut: Bool) -> String {
         switch task.family {
         case .add, .count:
             let value = Int(task.answer)!
@@ -181,14 +184,14 @@ public struct InstructDataGenerator {
             let word = String(task.prompt.dropFirst("Reverse the letters: ".count))
             return word == task.answer ? InstructWorld.spaced(String(word.filter { $0 != " " }.shuffled(using: &generator))) : word
         case .capital:
+            let pool = InstructWorld.capitals.indices.filter { InstructWorld.isHeldOut(country: $0) == heldOut }
             var other = task.answer
-            while other == task.answer {
-                other = InstructWorld.capitals[generator.nextInt(below: InstructWorld.capitals.count)].capital
-            }
+            while other == task.answer { other = InstructWorld.capitals[pool[generator.nextInt(below: pool.count)]].capital }
             return other
         case .bracket:
+            let pool = InstructWorld.words.indices.filter { InstructWorld.isHeldOut(word: $0) == heldOut }
             var other = task.answer
-            while other == task.answer { other = "[\(InstructWorld.words[generator.nextInt(below: InstructWorld.words.count)])]" }
+            while other == task.answer { other = "[\(InstructWorld.words[pool[generator.nextInt(below: pool.count)]])]" }
             return other
         }
     }
@@ -215,8 +218,8 @@ public struct InstructDataGenerator {
         var result: [PreferencePair] = []
         while result.count < count {
             let t = task(randomFamily(), heldOut: heldOut)
-            let first = generator.nextInt(below: 6) == 0 ? failure(for: t) : (kind: "correct", text: t.answer)
-            let second = failure(for: t)
+            let first = generator.nextInt(below: 6) == 0 ? failure(for: t, heldOut: heldOut) : (kind: "correct", text: t.answer)
+            let second = failure(for: t, heldOut: heldOut)
             let (s1, s2) = (GoldJudge.score(task: t, response: first.text), GoldJudge.score(task: t, response: second.text))
             guard s1 != s2, first.text != second.text else { continue }
             let (chosen, rejected, cs, rs) = s1 > s2 ? (first, second, s1, s2) : (second, first, s2, s1)

@@ -96,6 +96,22 @@ final class InstructDataTests: XCTestCase {
         XCTAssertTrue(strings.allSatisfy { InstructWorld.parse(prompt: $0.prompt) != nil })
     }
 
+    /// A wrong capital or bracketed word is drawn from the pair's own split. Drawn from every value, held-out
+    /// values turned up in training pairs only as rejected answers, and the reward model learnt to rank them
+    /// low: that bias, not a failure to check the answer, was most of its error on held-out capital pairs.
+    func testWrongValuesOfPairsComeFromThePairsOwnSplit() {
+        var generator = InstructDataGenerator(config: InstructDataConfig())
+        let capitals = InstructWorld.capitals.indices.map { (InstructWorld.capitals[$0].capital, InstructWorld.isHeldOut(country: $0)) }
+        let words = InstructWorld.words.indices.map { ("[\(InstructWorld.words[$0])]", InstructWorld.isHeldOut(word: $0)) }
+        let splitOfValue = Dictionary(uniqueKeysWithValues: capitals + words)
+        for heldOut in [false, true] {
+            let wrongValues = generator.pairs(count: 1500, heldOut: heldOut)
+                .filter { $0.failure == "wrong" && [.capital, .bracket].contains($0.family) }.map(\.rejected)
+            XCTAssertGreaterThan(wrongValues.count, 100)
+            for value in wrongValues { XCTAssertEqual(splitOfValue[value], heldOut, "\(value) in a pair of the other split") }
+        }
+    }
+
     func testPretrainingTextPractisesSkillsOnlyOnTrainingValues() {
         var generator = InstructDataGenerator(config: InstructDataConfig())
         let text = "\n" + generator.pretrainingText()
