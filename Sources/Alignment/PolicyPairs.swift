@@ -2,12 +2,12 @@ import Foundation
 import Model
 import Tokenizers
 
-/// Preference pairs made the InstructGPT way: the policy (the SFT model) answers training prompts several
-/// times at temperature 1, the scripted labeler (the gold judge) scores every answer, and each answer that
-/// scores below the best candidate becomes a `rejected` against it. The demonstration's answer is one of the
-/// candidates, so a wrong sample is paired with the right answer. These rejected answers are the mistakes
-/// this policy actually makes, which is what PPO will explore; synthetic failures alone leave the reward
-/// model blind to them.
+/// Preference pairs made the InstructGPT way: a policy (the SFT model, or in a later reward round a PPO policy)
+/// answers training prompts several times at temperature 1, the scripted labeler (the gold judge) scores every
+/// answer, and each answer that scores below the best candidate becomes a `rejected` against it. The
+/// demonstration's answer is one of the candidates, so a wrong sample is paired with the right answer. These
+/// rejected answers are the mistakes this policy actually makes, which is what PPO will explore; synthetic
+/// failures alone leave the reward model blind to them.
 public enum PolicyPairs {
     public static let failure = "policy sample"
 

@@ -25,7 +25,7 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "Start from this base model instead of pretraining one (its tokenizer must hold the chat markers).") var base: String?
     @Option(help: "Use this instruction data directory instead of generating one.") var data: String?
     @Option(help: "Seed of the generated instruction data.") var dataSeed: UInt64?
-    @Option(help: "Rounds of reward model then PPO; every round after the first adds the previous PPO policy's answers, ranked by the judge, to the reward model's pairs (default: 2).")
+    @Option(help: "Rounds of reward model then PPO; every round after the first adds the previous PPO policy's answers, ranked by the judge, to the reward model's pairs (default: \(PipelineConfig.full.rewardRounds)).")
     var rewardRounds: Int?
     @Flag(help: "Only rewrite report.md and the plots of the finished run in --out from its report.json.") var reportOnly = false
     @OptionGroup var threadOptions: ThreadOptions

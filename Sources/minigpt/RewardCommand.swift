@@ -35,7 +35,7 @@ struct RewardTrainCommand: ParsableCommand {
     @Option(help: "Preference pairs per step.") var batch = RewardConfig().batchSize
     @Option(help: "Evaluate the validation pairs every N steps.") var evalEvery = RewardConfig().evalEvery
     @Option(help: "Stop after N evaluations without a lower validation loss.") var patience = RewardConfig().patience
-    @Option(help: "Seed for batch sampling.") var seed = RewardConfig().seed
+    @Option(help: "Seed for batch sampling and for sampling the policy pairs.") var seed = RewardConfig().seed
     @Option(help: "Also sample N answers per SFT training prompt and per PPO prompt from the --init model and add the gold judge's comparisons of them as pairs (0: off; the pipeline uses \(PipelineConfig.full.rewardPolicySamples)).")
     var policySamples = 0
     @Option(help: "Also sample --policy-samples answers per prompt from this model (for example the PPO policy of an earlier round: InstructGPT's iterated reward training) and add the judge's comparisons of them. Repeatable.")
@@ -84,7 +84,7 @@ struct RewardTrainCommand: ParsableCommand {
                                                     samplesPerPrompt: policySamples, maxNewTokens: PPOConfig().maxNewTokens,
                                                     seed: seed &+ 2 &* UInt64(index))
             }
-            Console.status("\(policyPairs.count) pairs from the policy's own answers, added to \(train.count) written pairs")
+            Console.status("\(policyPairs.count) pairs from the answers of \(1 + extraSamplers.count) sampled model(s), added to \(train.count) written pairs")
             train += policyPairs
         }
         let model = try RewardModel(backbone: backbone)

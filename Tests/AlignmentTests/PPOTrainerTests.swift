@@ -199,6 +199,22 @@ final class PolicyPairsTests: XCTestCase {
         XCTAssertEqual(try PolicyPairs.make(model: model, encoder: encoder, demonstrations: [demo], ppoPrompts: [ppoRecord],
                                             samplesPerPrompt: 6, maxNewTokens: 5, seed: 1), pairs + later)
     }
+
+    /// Later reward rounds learn from the previous PPO policy's answers, so they need policy samples.
+    func testRewardRoundsAreValidated() throws {
+        var config = PipelineConfig.quick
+        XCTAssertNoThrow(try config.validate())
+        config.rewardRounds = 0
+        XCTAssertThrowsError(try config.validate())
+        config.rewardRounds = 2
+        config.rewardPolicySamples = 0
+        XCTAssertThrowsError(try config.validate()) { error in
+            guard case AlignmentError.invalidArgument(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("policy samples"), message)
+        }
+        config.rewardRounds = 1
+        XCTAssertNoThrow(try config.validate())
+    }
 }
 
 final class BestOfNTests: XCTestCase {
@@ -224,21 +240,5 @@ final class BestOfNTests: XCTestCase {
         let weighted = counts.reduce(0.0) { $0 + Double($1.value) * four.byFamily[$1.key]![2] } / Double(prompts.count)
         XCTAssertEqual(weighted, four.oracle, accuracy: 1e-12)
         XCTAssertThrowsError(try BestOfN.evaluate(model: model, reward: reward, encoder: encoder, prompts: prompts, n: 0, maxNewTokens: 4, seed: 2))
-    }
-
-    /// Later reward rounds learn from the previous PPO policy's answers, so they need policy samples.
-    func testRewardRoundsAreValidated() throws {
-        var config = PipelineConfig.quick
-        XCTAssertNoThrow(try config.validate())
-        config.rewardRounds = 0
-        XCTAssertThrowsError(try config.validate())
-        config.rewardRounds = 2
-        config.rewardPolicySamples = 0
-        XCTAssertThrowsError(try config.validate()) { error in
-            guard case AlignmentError.invalidArgument(let message) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(message.contains("policy samples"), message)
-        }
-        config.rewardRounds = 1
-        XCTAssertNoThrow(try config.validate())
     }
 }

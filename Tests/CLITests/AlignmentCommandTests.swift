@@ -78,17 +78,22 @@ final class AlignmentCommandTests: XCTestCase {
         try assertError(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--also-sample-from", ppo],
                         mentions: "--policy-samples")
         XCTAssertFalse(FileManager.default.fileExists(atPath: rm3))
-        // With it, the PPO policy's judged answers are added to the SFT model's: more pairs than the SFT model's alone.
+        // With it, the PPO policy's judged answers are added to the SFT model's.
         func policyPairCount(_ stderr: String) -> Int? {
-            stderr.split(separator: "\n").first { $0.contains("pairs from the policy's own answers") }
+            stderr.split(separator: "\n").first { $0.contains("pairs from the answers of") }
                 .flatMap { Int($0.split(separator: " ")[0]) }
         }
         let sftOnly = try run(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--policy-samples", "2", "--steps", "1",
                                "--eval-every", "1", "--threads", "1"])
         let withPPO = try run(["reward", "train", "--init", sft, "--data", data, "--out", directory.file("rm4"), "--policy-samples", "2",
                                "--also-sample-from", ppo, "--steps", "1", "--eval-every", "1", "--threads", "1"])
+        // The PPO policy alone, with the seeds the second sampler gets (seed + 2, seed + 3): exactly the added pairs.
+        let ppoOnly = try run(["reward", "train", "--init", ppo, "--data", data, "--out", directory.file("rm5"), "--policy-samples", "2",
+                               "--seed", "\(1337 + 2)", "--steps", "1", "--eval-every", "1", "--threads", "1"])
         let (fewer, more) = (try XCTUnwrap(policyPairCount(sftOnly.stderr)), try XCTUnwrap(policyPairCount(withPPO.stderr)))
-        XCTAssertGreaterThan(more, fewer)
+        let added = try XCTUnwrap(policyPairCount(ppoOnly.stderr))
+        XCTAssertGreaterThan(added, 0)
+        XCTAssertEqual(more, fewer + added)
 
         // Nothing is overwritten: a second run into the same directory is refused.
         try assertError(["sft", "--base", base, "--data", data, "--out", sft], mentions: "already holds a model")

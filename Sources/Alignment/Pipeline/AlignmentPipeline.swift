@@ -14,7 +14,7 @@ public struct PipelineResult: Codable, Sendable {
     }
 
     public var config: PipelineConfig
-    /// base, SFT, PPO, DPO and the gold-reward diagnostic on the held-out prompts.
+    /// base, SFT, each earlier round's PPO, PPO, DPO and the gold-reward diagnostic on the held-out prompts.
     public var stages: [StageSummary]
     /// Wall-clock seconds per stage, in order.
     public var timings: [StageTiming]
@@ -22,12 +22,12 @@ public struct PipelineResult: Codable, Sendable {
     public var pretraining: [PretrainingPoint]
     public var sft: SFTResult
     public var reward: RewardResult
-    /// Written pairs plus the pairs of the SFT model's own answers the reward model trained on.
+    /// The final reward model's training pairs: written pairs plus the judge's comparisons of answers of the SFT
+    /// model and of every earlier round's PPO policy.
     public var rewardTrainingPairs: Int
     public var ppo: PPOResult
-    /// The reward model and PPO of every round before the last (`PipelineConfig.rewardRounds`); nil in reports
-    /// written before rounds existed.
-    public var earlierRounds: [RewardRound]?
+    /// The reward model and PPO of every round before the last (`PipelineConfig.rewardRounds`).
+    public var earlierRounds: [RewardRound]
     /// The diagnostic PPO run rewarded by the gold judge (`PipelineConfig.goldRewardDiagnosticScale`); nil when skipped.
     public var ppoGoldReward: PPOResult?
     /// DPO's held-out curve (loss and implied-reward accuracy on the written held-out pairs).
@@ -52,9 +52,10 @@ public struct StageTiming: Codable, Sendable {
 }
 
 /// `minigpt pipeline`: instruction data -> tokenizer and pretrained base (or an existing base) -> SFT ->
-/// reward model -> PPO -> evaluation of base, SFT and PPO on the held-out prompts. Every stage writes an
-/// ordinary model directory under `directory` (data, base, sft, rm, ppo), so each can be inspected, chatted
-/// with or rerun with the single-stage commands.
+/// rounds of reward model -> PPO -> DPO and the gold-reward diagnostic -> evaluation of every model on the
+/// held-out prompts. Every stage writes an ordinary model directory under `directory` (data, base, sft,
+/// rm_roundN, ppo_roundN, rm, ppo, dpo, ppo_gold_reward), so each can be inspected, chatted with or rerun
+/// with the single-stage commands.
 public final class AlignmentPipeline {
     public let config: PipelineConfig
     public let directory: String
@@ -132,28 +133,25 @@ public final class AlignmentPipeline {
         // InstructGPT's loop: each round trains a reward model from the SFT model on the written pairs plus the judge's
         // comparisons of answers sampled from the SFT model and from every earlier round's PPO policy, then runs PPO
         // from the SFT model against it. Earlier rounds write rm_roundN/ and ppo_roundN/; the last writes rm/ and ppo/.
-        var policyPairs: [PreferencePair] = [], samplers = [reference]
+        var policyPairs: [PreferencePair] = []
         var earlierRounds: [PipelineResult.RewardRound] = [], earlierPolicies: [(String, GPT)] = []
-        var rewardModel = try RewardModel(backbone: try StageDirectory.load(path("sft")).model)
-        var reward: RewardResult?, ppo: PPOResult?, policy = reference
-        var rewardTrainingPairs = 0, preferencePairs: [PreferencePair] = []
-        for round in 1...config.rewardRounds {
+        func runRound(_ round: Int) throws -> (rewardModel: RewardModel, reward: RewardResult, pairs: [PreferencePair], policy: GPT, ppo: PPOResult) {
             let last = round == config.rewardRounds
-            let suffix = last ? "" : ", round \(round)", directorySuffix = last ? "" : "_round\(round)"
-            rewardModel = try RewardModel(backbone: try StageDirectory.load(path("sft")).model)
-            let roundReward = try timed("reward model" + suffix) { () throws -> RewardResult in
+            let stageSuffix = config.rewardRounds == 1 ? "" : last ? ", round \(round) (final)" : ", round \(round)"
+            let directorySuffix = last ? "" : "_round\(round)"
+            let rewardModel = try RewardModel(backbone: try StageDirectory.load(path("sft")).model)
+            let (reward, pairs) = try timed("reward model" + stageSuffix) { () throws -> (RewardResult, [PreferencePair]) in
                 if config.rewardPolicySamples > 0 {
-                    // Samplers already labelled in an earlier round keep their pairs; only the newest is sampled.
-                    for index in earlierRounds.count..<samplers.count {
-                        policyPairs += try PolicyPairs.make(model: samplers[index], encoder: encoder, demonstrations: sftTrain, ppoPrompts: ppoPrompts,
-                                                            samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
-                                                            seed: config.reward.seed &+ 2 &* UInt64(index))
-                    }
-                    log("\(policyPairs.count) pairs from the answers of \(samplers.count == 1 ? "the SFT model" : "the SFT model and \(samplers.count - 1) PPO policies") added to \(pairsTrain.count) written pairs")
+                    // Only the newest policy is sampled (earlier ones keep their pairs): the SFT model in round 1, then
+                    // the previous round's PPO policy, with seeds seed + 2(round - 1) and the next one.
+                    let sampler = earlierPolicies.last?.1 ?? reference
+                    policyPairs += try PolicyPairs.make(model: sampler, encoder: encoder, demonstrations: sftTrain, ppoPrompts: ppoPrompts,
+                                                        samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
+                                                        seed: config.reward.seed &+ 2 &* UInt64(round - 1))
+                    let sources = round == 1 ? "the SFT model" : "the SFT model and \(round - 1) PPO policies"
+                    log("\(policyPairs.count) pairs from the answers of \(sources) added to \(pairsTrain.count) written pairs")
                 }
                 let pairs = pairsTrain + policyPairs
-                rewardTrainingPairs = pairs.count
-                preferencePairs = pairs
                 let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairs, validation: pairsValidation, test: pairsTest,
                                                 config: config.reward)
                 let result = try trainer.run {
@@ -162,22 +160,23 @@ public final class AlignmentPipeline {
                 log(String(format: "rm test pairs (step %d): accuracy %.3f", result.bestStep, result.test.accuracy))
                 try rewardModel.save(tokenizer: tokenizer, to: path("rm" + directorySuffix), metadata: ["best_step": "\(result.bestStep)", "round": "\(round)"])
                 try JSONL.write(result.curve, to: path("rm" + directorySuffix) + "/reward_metrics.jsonl")
-                return result
+                return (result, pairs)
             }
-            policy = try StageDirectory.load(path("sft")).model
-            let roundPPO = try timed("PPO" + suffix) {
+            let policy = try StageDirectory.load(path("sft")).model
+            let ppo = try timed("PPO" + stageSuffix) {
                 try runPPO(policy, reward: .model(rewardModel), rewardLabel: "rm", directory: "ppo" + directorySuffix,
                            metadata: ["stage": "ppo", "round": "\(round)"])
             }
-            reward = roundReward
-            ppo = roundPPO
-            if !last {
-                earlierRounds.append(PipelineResult.RewardRound(round: round, rewardTrainingPairs: rewardTrainingPairs, rewardTest: roundReward.test,
-                                                                ppo: roundPPO))
-                earlierPolicies.append((Self.ppoStage(round: round), policy))
-                samplers.append(policy)
-            }
+            return (rewardModel, reward, pairs, policy, ppo)
         }
+        var finalRound = try runRound(1)
+        for round in stride(from: 2, through: config.rewardRounds, by: 1) {
+            earlierRounds.append(PipelineResult.RewardRound(round: round - 1, rewardTrainingPairs: finalRound.pairs.count,
+                                                            rewardTest: finalRound.reward.test, ppo: finalRound.ppo))
+            earlierPolicies.append((Self.ppoStage(round: round - 1), finalRound.policy))
+            finalRound = try runRound(round)
+        }
+        let (rewardModel, reward, preferencePairs, policy, ppo) = finalRound
         // Same PPOConfig and SFT start as the real PPO; only the reward differs.
         var goldRewardPolicy: GPT?, ppoGoldReward: PPOResult?
         if let scale = config.goldRewardDiagnosticScale {
@@ -216,7 +215,7 @@ public final class AlignmentPipeline {
             return (stages, bestOfN)
         }
         return PipelineResult(config: config, stages: stages, timings: timings, pretraining: pretrainingCurve,
-                              sft: sft, reward: reward!, rewardTrainingPairs: rewardTrainingPairs, ppo: ppo!, earlierRounds: earlierRounds,
+                              sft: sft, reward: reward, rewardTrainingPairs: preferencePairs.count, ppo: ppo, earlierRounds: earlierRounds,
                               ppoGoldReward: ppoGoldReward,
                               dpo: dpo, bestOfN: bestOfN)
     }

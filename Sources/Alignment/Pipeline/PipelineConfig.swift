@@ -19,15 +19,17 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
                                          weightDecay: 0.1, gradientClip: 1, seed: 1337)
     public var sft = SFTConfig()
     public var reward = RewardConfig()
-    /// Answers sampled from the SFT model per SFT training prompt and per PPO prompt, compared by the gold judge and added to
-    /// the reward model's training pairs (`PolicyPairs`); 0 turns them off.
+    /// Answers sampled per SFT training prompt and per PPO prompt from the SFT model (and, in later reward rounds, from
+    /// the previous round's PPO policy), compared by the gold judge and added to the reward model's training pairs
+    /// (`PolicyPairs`); 0 turns them off.
     public var rewardPolicySamples = 8
     /// Rounds of reward model then PPO. Every round after the first adds the judge's comparisons of the previous
     /// round's PPO answers (`rewardPolicySamples` per prompt) to the reward model's pairs and reruns PPO from SFT:
     /// the reward model learns the mistakes PPO drifted into. Needs `rewardPolicySamples` > 0 when above 1.
     public var rewardRounds = 2
     public var ppo = PPOConfig()
-    /// DPO on the reward model's training pairs, from the SFT model: the report's fourth column.
+    /// DPO on the final reward model's training pairs (so with two rounds, also on the comparisons of round 1's PPO
+    /// answers), from the SFT model: the report's fourth column.
     public var dpo = DPOConfig()
     /// Samples per held-out prompt for the best-of-N check of the reward model (`BestOfN`).
     public var bestOfN = 8

@@ -41,8 +41,8 @@ public enum PipelineReport {
             title: "PPO: reward-model score of the rollouts", xLabel: "iteration", yLabel: "RM score",
             series: [PlotSeries(name: "per iteration", points: logs.map { (Double($0.iteration), $0.rewardScore) }),
                      PlotSeries(name: "10-iter mean", points: movingAverage(logs.map { (Double($0.iteration), $0.rewardScore) }, window: 10))])))
-        var goldSeries = (result.earlierRounds ?? []).map { PlotSeries(name: "reward model of round \($0.round)", points: goldCurve($0.ppo)) }
-        goldSeries.append(PlotSeries(name: (result.earlierRounds ?? []).isEmpty ? "reward model" : "final reward model", points: goldCurve(result.ppo)))
+        var goldSeries = result.earlierRounds.map { PlotSeries(name: "reward model of round \($0.round)", points: goldCurve($0.ppo)) }
+        goldSeries.append(PlotSeries(name: result.earlierRounds.isEmpty ? "reward model" : "final reward model", points: goldCurve(result.ppo)))
         if let diagnostic = result.ppoGoldReward { goldSeries.append(PlotSeries(name: "gold judge", points: goldCurve(diagnostic))) }
         plots.append(("ppo_gold.svg", SVGLinePlot(
             title: "PPO: held-out greedy gold, by reward (the gold judge: diagnostic)", xLabel: "iteration", yLabel: "gold score",
@@ -130,7 +130,7 @@ public enum PipelineReport {
         md += "BPE vocabulary \(config.tokenizerVocabulary). Data seed \(config.data.seed).\n\n"
         md += "## Held-out comparison\n\n"
         md += "Greedy replies to the \(result.stages.first?.samples.count ?? 0) held-out prompts (values never seen in training). "
-        md += "Gold: the scripted judge's mean score x 100. RM: the reward model's mean score of the same replies. "
+        md += "Gold: the scripted judge's mean score x 100. RM: the final reward model's mean score of the same replies. "
         md += "Gold sampled and KL to SFT are measured on replies sampled at temperature 1 (\(config.klSamplesPerPrompt) per prompt, "
         md += "as PPO samples its rollouts): the judge's mean score x 100 (the expected gold of the model's own samples, "
         md += "which is what PPO optimises) and the mean of sum_t log p(a_t) - log p_SFT(a_t) (nats per reply).\n\n"
@@ -160,7 +160,7 @@ public enum PipelineReport {
         md += "by the loss on the \(validation.count) validation pairs (accuracy there \(f3(validation.accuracy)); "
         md += "the test pairs chose nothing).\n\n"
         md += "Trained on \(result.rewardTrainingPairs) pairs (written pairs plus pairs of the SFT model's own answers ranked by the judge"
-        let rounds = result.earlierRounds ?? []
+        let rounds = result.earlierRounds
         if rounds.isEmpty {
             md += ").\n\n"
         } else {
