@@ -10,6 +10,12 @@ import Tokenizers
 /// failures alone leave the reward model blind to them.
 public enum PolicyPairs {
     public static let failure = "policy sample"
+    /// Written beside a reward model: the judged pairs of sampled answers it trained on, to inspect or compare.
+    public static let fileName = "policy_pairs.jsonl"
+
+    /// The seed of the `index`-th model sampled for one reward model (0: the SFT model, then each earlier
+    /// round's PPO policy): every model's pairs take two seeds (demonstrations, PPO prompts), so they never overlap.
+    public static func seed(_ base: UInt64, sampler index: Int) -> UInt64 { base &+ 2 &* UInt64(index) }
 
     public static func make(model: GPT, encoder: ChatEncoder, demonstrations: [Demonstration], samplesPerPrompt: Int,
                             maxNewTokens: Int, seed: UInt64) throws -> [PreferencePair] {

@@ -20,7 +20,8 @@ struct RewardTrainCommand: ParsableCommand {
         Reads pairs_train.jsonl, pairs_val.jsonl and pairs_test.jsonl from --data. Loss: -log sigmoid(r_chosen - \
         r_rejected). Evaluates the validation pairs every --eval-every steps, stops after --patience evaluations \
         without a lower validation loss and keeps the best weights. Writes the backbone (an ordinary model \
-        directory), reward_head.safetensors, reward_metrics.jsonl and reward_report.json to --out, and prints the \
+        directory), reward_head.safetensors, reward_metrics.jsonl, reward_report.json and (with --policy-samples) \
+        policy_pairs.jsonl to --out, and prints the \
         pairwise accuracy, mean chosen and rejected scores and the margin on the held-out test pairs, which chose \
         nothing.
         """
@@ -68,6 +69,7 @@ struct RewardTrainCommand: ParsableCommand {
         var train = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
         let validationPairs = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)
         let testPairs = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTest)
+        var policyPairs: [PreferencePair] = []
         if policySamples > 0 {
             let demonstrations = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
             let ppoPrompts = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.ppoPrompts)
@@ -77,12 +79,10 @@ struct RewardTrainCommand: ParsableCommand {
                 try PPOStages.requireSameTokenizer(samplerTokenizer, tokenizer, "the model in \(directory) uses a different tokenizer than the one in \(`init`)")
                 return model
             }
-            // Sampler i draws with seeds seed + 2i and seed + 2i + 1, as the pipeline's reward rounds do.
-            var policyPairs: [PreferencePair] = []
             for (index, sampler) in ([backbone] + extraSamplers).enumerated() {
                 policyPairs += try PolicyPairs.make(model: sampler, encoder: encoder, demonstrations: demonstrations, ppoPrompts: ppoPrompts,
                                                     samplesPerPrompt: policySamples, maxNewTokens: PPOConfig().maxNewTokens,
-                                                    seed: seed &+ 2 &* UInt64(index))
+                                                    seed: PolicyPairs.seed(seed, sampler: index))
             }
             Console.status("\(policyPairs.count) pairs from the answers of \(1 + extraSamplers.count) sampled model(s), added to \(train.count) written pairs")
             train += policyPairs
@@ -97,6 +97,7 @@ struct RewardTrainCommand: ParsableCommand {
         }
         try model.save(tokenizer: tokenizer, to: out, metadata: ["init": `init`, "best_step": "\(result.bestStep)"])
         try JSONL.write(result.curve, to: out + "/reward_metrics.jsonl")
+        if policySamples > 0 { try JSONL.write(policyPairs, to: out + "/" + PolicyPairs.fileName) }
         let json = JSONEncoder()
         json.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try json.encode(result), to: out + "/reward_report.json")

@@ -78,22 +78,19 @@ final class AlignmentCommandTests: XCTestCase {
         try assertError(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--also-sample-from", ppo],
                         mentions: "--policy-samples")
         XCTAssertFalse(FileManager.default.fileExists(atPath: rm3))
-        // With it, the PPO policy's judged answers are added to the SFT model's.
-        func policyPairCount(_ stderr: String) -> Int? {
-            stderr.split(separator: "\n").first { $0.contains("pairs from the answers of") }
-                .flatMap { Int($0.split(separator: " ")[0]) }
+        // With it, the PPO policy's judged answers are added to the SFT model's: the written policy pairs are the
+        // SFT model's at --seed followed by the PPO policy's alone at the second sampler's seeds (seed + 2, seed + 3).
+        func policyPairs(_ rewardDirectory: String) throws -> [String] {
+            try String(contentsOfFile: rewardDirectory + "/policy_pairs.jsonl", encoding: .utf8).split(separator: "\n").map(String.init)
         }
-        let sftOnly = try run(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--policy-samples", "2", "--steps", "1",
-                               "--eval-every", "1", "--threads", "1"])
-        let withPPO = try run(["reward", "train", "--init", sft, "--data", data, "--out", directory.file("rm4"), "--policy-samples", "2",
-                               "--also-sample-from", ppo, "--steps", "1", "--eval-every", "1", "--threads", "1"])
-        // The PPO policy alone, with the seeds the second sampler gets (seed + 2, seed + 3): exactly the added pairs.
-        let ppoOnly = try run(["reward", "train", "--init", ppo, "--data", data, "--out", directory.file("rm5"), "--policy-samples", "2",
-                               "--seed", "\(1337 + 2)", "--steps", "1", "--eval-every", "1", "--threads", "1"])
-        let (fewer, more) = (try XCTUnwrap(policyPairCount(sftOnly.stderr)), try XCTUnwrap(policyPairCount(withPPO.stderr)))
-        let added = try XCTUnwrap(policyPairCount(ppoOnly.stderr))
-        XCTAssertGreaterThan(added, 0)
-        XCTAssertEqual(more, fewer + added)
+        let common = ["--data", data, "--policy-samples", "2", "--steps", "1", "--eval-every", "1", "--threads", "1"]
+        try run(["reward", "train", "--init", sft, "--out", rm3] + common)
+        try run(["reward", "train", "--init", sft, "--out", directory.file("rm4"), "--also-sample-from", ppo] + common)
+        try run(["reward", "train", "--init", ppo, "--out", directory.file("rm5"), "--seed", "\(1337 + 2)"] + common)
+        let (sftPairs, ppoPairs) = (try policyPairs(rm3), try policyPairs(directory.file("rm5")))
+        let combined = try policyPairs(directory.file("rm4"))
+        XCTAssertTrue(!ppoPairs.isEmpty && sftPairs != ppoPairs, "the PPO policy's pairs are not the SFT model's")
+        XCTAssertTrue(combined == sftPairs + ppoPairs, "\(combined.count) pairs; expected the SFT model's \(sftPairs.count) then the PPO policy's \(ppoPairs.count)")
 
         // Nothing is overwritten: a second run into the same directory is refused.
         try assertError(["sft", "--base", base, "--data", data, "--out", sft], mentions: "already holds a model")
@@ -151,6 +148,9 @@ final class AlignmentCommandTests: XCTestCase {
         // The second reward model keeps the first one's pairs and adds the judge's comparisons of round 1's PPO answers.
         XCTAssertEqual(decoded.earlierRounds.count, 1)
         XCTAssertGreaterThan(decoded.rewardTrainingPairs, decoded.earlierRounds[0].rewardTrainingPairs)
+        let pairFile = { (stage: String) in try String(contentsOfFile: out + "/" + stage + "/policy_pairs.jsonl", encoding: .utf8) }
+        let (firstPairs, finalPairs) = (try pairFile("rm_round1"), try pairFile("rm"))
+        XCTAssertTrue(finalPairs.hasPrefix(firstPairs) && finalPairs.count > firstPairs.count)
         XCTAssertGreaterThan(stages[1].gold, stages[0].gold + 0.05)
         XCTAssertTrue(stages.allSatisfy { (0...1).contains($0.sampledGold) }, "\(stages)")
         XCTAssertTrue(report.contains("| \(diagnostic) |") && report.contains("upper bound"), report)

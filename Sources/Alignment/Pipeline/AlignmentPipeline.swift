@@ -143,11 +143,11 @@ public final class AlignmentPipeline {
             let (reward, pairs) = try timed("reward model" + stageSuffix) { () throws -> (RewardResult, [PreferencePair]) in
                 if config.rewardPolicySamples > 0 {
                     // Only the newest policy is sampled (earlier ones keep their pairs): the SFT model in round 1, then
-                    // the previous round's PPO policy, with seeds seed + 2(round - 1) and the next one.
+                    // the previous round's PPO policy.
                     let sampler = earlierPolicies.last?.1 ?? reference
                     policyPairs += try PolicyPairs.make(model: sampler, encoder: encoder, demonstrations: sftTrain, ppoPrompts: ppoPrompts,
                                                         samplesPerPrompt: config.rewardPolicySamples, maxNewTokens: config.ppo.maxNewTokens,
-                                                        seed: config.reward.seed &+ 2 &* UInt64(round - 1))
+                                                        seed: PolicyPairs.seed(config.reward.seed, sampler: round - 1))
                     let sources = round == 1 ? "the SFT model" : "the SFT model and \(round - 1) PPO policies"
                     log("\(policyPairs.count) pairs from the answers of \(sources) added to \(pairsTrain.count) written pairs")
                 }
@@ -160,6 +160,7 @@ public final class AlignmentPipeline {
                 log(String(format: "rm test pairs (step %d): accuracy %.3f", result.bestStep, result.test.accuracy))
                 try rewardModel.save(tokenizer: tokenizer, to: path("rm" + directorySuffix), metadata: ["best_step": "\(result.bestStep)", "round": "\(round)"])
                 try JSONL.write(result.curve, to: path("rm" + directorySuffix) + "/reward_metrics.jsonl")
+                if config.rewardPolicySamples > 0 { try JSONL.write(policyPairs, to: path("rm" + directorySuffix) + "/" + PolicyPairs.fileName) }
                 return (result, pairs)
             }
             let policy = try StageDirectory.load(path("sft")).model

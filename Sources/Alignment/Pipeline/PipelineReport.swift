@@ -167,12 +167,12 @@ public enum PipelineReport {
             md += ", and of the PPO policy of each earlier round). By round (InstructGPT's loop: each round's PPO answers "
             md += "are compared by the judge and added to the next reward model's pairs; every PPO starts from SFT):\n\n"
             md += "| round | reward model's pairs | test accuracy | PPO gold x100 at the end | PPO KL (last iteration) |\n|---|---:|---:|---:|---:|\n"
-            for round in rounds {
-                let gold = round.ppo.logs.last?.gold.map { String(format: "%.1f", $0 * 100) } ?? "-"
-                md += "| \(round.round) | \(round.rewardTrainingPairs) | \(f3(round.rewardTest.accuracy)) | \(gold) | \(f3(round.ppo.logs.last?.kl ?? .nan)) |\n"
+            let row = { (round: String, pairs: Int, accuracy: Double, ppo: PPOResult) in
+                let gold = ppo.logs.last?.gold.map { String(format: "%.1f", $0 * 100) } ?? "-"
+                return "| \(round) | \(pairs) | \(f3(accuracy)) | \(gold) | \(f3(ppo.logs.last?.kl ?? .nan)) |\n"
             }
-            md += "| \(rounds.count + 1) (final) | \(result.rewardTrainingPairs) | \(f3(test.accuracy)) | "
-            md += "\(result.ppo.logs.last?.gold.map { String(format: "%.1f", $0 * 100) } ?? "-") | \(f3(result.ppo.logs.last?.kl ?? .nan)) |\n\n"
+            for round in rounds { md += row("\(round.round)", round.rewardTrainingPairs, round.rewardTest.accuracy, round.ppo) }
+            md += row("\(rounds.count + 1) (final)", result.rewardTrainingPairs, test.accuracy, result.ppo) + "\n"
         }
         md += "| rejected answer's failure | accuracy |\n|---|---|\n"
         for (failure, accuracy) in test.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
