@@ -91,6 +91,12 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
     public var pretrainArithmetic = 800
     /// Share of the PPO prompts of the letter families (reverse, count, bracket) that use random letter strings.
     public var ppoLetterStringShare = 0.5
+    /// Share of the demonstrations (SFT training and validation) whose writer wrapped the right answer in a short
+    /// sentence, "It is 54.", where the judge wants the bare answer (it scores the sentence 0.4). Demonstrators
+    /// have habits; imitation copies them, and only comparisons of answers (the reward model) say the bare answer
+    /// is better. With 0 every demonstration is the judge's best answer, and SFT leaves PPO nothing it can
+    /// learn from a reward: its remaining errors are wrong values, which no reward can teach a model that lacks them.
+    public var sentenceDemonstrationShare = 0.3
 
     public init() {}
 }
@@ -101,10 +107,14 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
 public struct InstructDataGenerator {
     public let config: InstructDataConfig
     private var generator: SeededGenerator
+    /// Draws which demonstrations are written as a sentence, apart from `generator`, so the share changes no
+    /// other file of a seed.
+    private var habitGenerator: SeededGenerator
 
     public init(config: InstructDataConfig) {
         self.config = config
         generator = SeededGenerator(seed: config.seed)
+        habitGenerator = SeededGenerator(seed: config.seed ^ 0x5e47_e4ce)
     }
 
     /// A random task of `family` from the training pool or the held-out pool. With `letterString`, the
@@ -205,12 +215,17 @@ public struct InstructDataGenerator {
         }
     }
 
+    /// The right answer, written as a short sentence by a `sentenceDemonstrationShare` of the demonstrators.
     public mutating func demonstrations(count: Int, heldOut: Bool) -> [Demonstration] {
         (0..<count).map { _ in
             let t = task(randomFamily(), heldOut: heldOut)
-            return Demonstration(family: t.family, prompt: t.prompt, response: t.answer)
+            let asSentence = habitGenerator.nextDouble() < config.sentenceDemonstrationShare
+            return Demonstration(family: t.family, prompt: t.prompt, response: asSentence ? Self.sentence(t.answer) : t.answer)
         }
     }
+
+    /// The demonstrators' habit: the answer inside a short sentence (the judge's "answer in a short reply", 0.4).
+    public static func sentence(_ answer: String) -> String { "It is \(answer)." }
 
     /// Mostly the right answer against a failure; one pair in six compares two failures the judge ranks
     /// differently (labelers also compare two imperfect answers). Ties are redrawn.

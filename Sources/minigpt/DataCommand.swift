@@ -28,11 +28,16 @@ struct InstructDataCommand: ParsableCommand {
     @Option(help: "Preference pairs for training.") var pairsTrain = InstructDataConfig().pairsTrain
     @Option(help: "PPO prompts.") var ppoPrompts = InstructDataConfig().ppoPrompts
     @Option(help: "Held-out evaluation prompts per family.") var heldOutPerFamily = InstructDataConfig().heldOutPerFamily
+    @Option(help: "Share of the demonstrations written as a sentence (\"It is 54.\") instead of the bare answer the judge prefers; 0 makes every demonstration the best answer.")
+    var sentenceShare = InstructDataConfig().sentenceDemonstrationShare
 
     func validate() throws {
         for (name, value) in [("--sft-train", sftTrain), ("--pairs-train", pairsTrain), ("--ppo-prompts", ppoPrompts),
                               ("--held-out-per-family", heldOutPerFamily)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
+        }
+        guard (0...1).contains(sentenceShare) else {
+            throw ValidationError("--sentence-share must be in 0...1, got \(sentenceShare)")
         }
     }
 
@@ -46,6 +51,7 @@ struct InstructDataCommand: ParsableCommand {
         config.pairsTrain = pairsTrain
         config.ppoPrompts = ppoPrompts
         config.heldOutPerFamily = heldOutPerFamily
+        config.sentenceDemonstrationShare = sentenceShare
         var generator = InstructDataGenerator(config: config)
         try generator.write(to: out)
         Console.status("wrote instruction data (seed \(seed)) to \(out)")

@@ -149,10 +149,41 @@ final class InstructDataTests: XCTestCase {
         }
         XCTAssertEqual(Set(pairs.map(\.failure)), ["wrong", "rambling", "format", "refusal", "repetition"])
         XCTAssertGreaterThanOrEqual(TaskFamily.allCases.count, 5)
-        // Demonstrations are exactly right.
-        for demo in generator.demonstrations(count: 100, heldOut: false) {
-            XCTAssertEqual(GoldJudge.score(prompt: demo.prompt, response: demo.response), 1)
+    }
+
+    /// Demonstrations are the right answer, bare or (the demonstrators' habit) in "It is ... .", which the
+    /// judge scores 0.4 in every family; the share of sentences is the configured one, and drawing it changes
+    /// no other file: pairs, prompts and pretraining text are those of a share of 0.
+    func testDemonstrationsAreRightAndTheConfiguredShareAreSentences() {
+        XCTAssertEqual(GoldJudge.score(prompt: "What is 38 + 27?", response: "It is 65."), 0.4)
+        XCTAssertEqual(GoldJudge.score(prompt: "Reverse the letters: w i n t e r", response: "It is r e t n i w."), 0.4)
+        for share in [0.0, 0.3] {
+            var config = InstructDataConfig()
+            config.sentenceDemonstrationShare = share
+            var generator = InstructDataGenerator(config: config)
+            let demos = generator.demonstrations(count: 2000, heldOut: false)
+            var sentences = 0
+            for demo in demos {
+                let task = InstructWorld.parse(prompt: demo.prompt)!
+                if demo.response == InstructDataGenerator.sentence(task.answer) {
+                    sentences += 1
+                    XCTAssertEqual(GoldJudge.score(task: task, response: demo.response), 0.4, demo.response)
+                } else {
+                    XCTAssertEqual(demo.response, task.answer)
+                }
+            }
+            // 2000 draws: the standard deviation of the share is at most 0.011.
+            XCTAssertEqual(Double(sentences) / 2000, share, accuracy: 0.04)
+            XCTAssertEqual(generator.pairs(count: 50, heldOut: false), Self.pairsAfterDemonstrations(share: 0))
         }
+    }
+
+    private static func pairsAfterDemonstrations(share: Double) -> [PreferencePair] {
+        var config = InstructDataConfig()
+        config.sentenceDemonstrationShare = share
+        var generator = InstructDataGenerator(config: config)
+        _ = generator.demonstrations(count: 2000, heldOut: false)
+        return generator.pairs(count: 50, heldOut: false)
     }
 
     func testMalformedAndEmptyJSONLAreReportedByLine() throws {
@@ -176,7 +207,7 @@ final class InstructDataTests: XCTestCase {
     func testTheShippedDataSetParsesAndIsJudgedConsistently() throws {
         let directory = packageRoot() + "/Corpora/instruct"
         let demos = try JSONL.read(Demonstration.self, from: directory + "/" + InstructFiles.sftTrain)
-        XCTAssertTrue(demos.allSatisfy { GoldJudge.score(prompt: $0.prompt, response: $0.response) == 1 })
+        XCTAssertTrue(demos.allSatisfy { [1, 0.4].contains(GoldJudge.score(prompt: $0.prompt, response: $0.response)) })
         var keys: [String: [[String]]] = [:]
         for name in [InstructFiles.pairsValidation, InstructFiles.pairsTest] {
             let pairs = try JSONL.read(PreferencePair.self, from: directory + "/" + name)

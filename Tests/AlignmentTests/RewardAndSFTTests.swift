@@ -8,9 +8,12 @@ import Tokenizers
 import Training
 import XCTest
 
-/// A small BPE tokenizer with the chat template's special tokens, trained on prompts of the task families.
+/// A small BPE tokenizer with the chat template's special tokens, trained on prompts of the task families and
+/// their bare answers (no sentence demonstrations, so the fixture does not move with that share).
 func chatTokenizer() throws -> BPETokenizer {
-    var generator = InstructDataGenerator(config: InstructDataConfig())
+    var config = InstructDataConfig()
+    config.sentenceDemonstrationShare = 0
+    var generator = InstructDataGenerator(config: config)
     let text = generator.demonstrations(count: 200, heldOut: false).map { $0.prompt + " " + $0.response }.joined(separator: "\n")
     return try BPETrainer.train(corpus: [Array(text.utf8)], vocabularySize: 300, pattern: .gpt4,
                                 specialTokens: ChatTemplate.specialTokens).tokenizer

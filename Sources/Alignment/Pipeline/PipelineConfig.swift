@@ -86,6 +86,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         config.dpo.evalEvery = 10
         config.ppo.iterations = 6
         config.ppo.rollouts = 16
+        config.ppo.minibatchSize = 8
         config.ppo.goldEvery = 3
         config.klSamplesPerPrompt = 1
         return config
