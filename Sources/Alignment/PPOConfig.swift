@@ -3,19 +3,20 @@ import Training
 
 /// Settings of PPO against a learned reward model; defaults in one place.
 public struct PPOConfig: Codable, Equatable, Sendable {
-    /// Rounds of (rollouts, then updates). Against the pipeline's reward models the rollouts' mean reward
-    /// stopped rising by about iteration 50 and later fell as the KL grew.
+    /// Rounds of (rollouts, then updates). With 100 iterations the held-out gold score fell after about 50 as
+    /// the KL grew.
     public var iterations = 50
     /// Prompts drawn per iteration, one sampled response each (temperature 1). 128 in minibatches of 32 takes
-    /// as many gradient steps as 32 in minibatches of 8 with a quarter of the noise: at 32, PPO with the gold
-    /// judge itself as its reward still misspelt bracketed words it had right (the updates random-walked them).
+    /// as many gradient steps as 32 in minibatches of 8, each averaging 4x the replies (half the gradient noise
+    /// at the same learning rate): at 32, PPO with the gold judge itself as its reward still misspelt bracketed
+    /// words it had right (the updates random-walked them).
     public var rollouts = 128
     /// Passes over the iteration's rollouts.
     public var epochs = 4
     /// Rollouts per gradient step.
     public var minibatchSize = 32
     /// Policy (backbone) learning rate, constant.
-    public var learningRate: Float = 2e-5
+    public var learningRate: Float = 1e-5
     /// The value head starts at zero; it learns faster than the backbone.
     public var valueHeadLearningRate: Float = 1e-3
     /// Policy ratio clip epsilon.
@@ -38,7 +39,7 @@ public struct PPOConfig: Codable, Equatable, Sendable {
     /// targets (1-2 nats) let PPO exploit the reward model and the held-out gold score fell.
     public var klTarget = 0.5
     /// Horizon (in rollouts) of the adaptive KL controller; smaller reacts faster (beta can change by at
-    /// most 20% x rollouts / horizon per iteration).
+    /// most 20% x rollouts / horizon per iteration: 12.8% at 128 rollouts, 3.2% at the earlier 32).
     public var klHorizon = 200.0
     /// Longest response sampled.
     public var maxNewTokens = 16

@@ -152,16 +152,17 @@ final class InstructDataTests: XCTestCase {
     }
 
     /// Demonstrations are the right answer, bare or (the demonstrators' habit) in "It is ... .", which the
-    /// judge scores 0.4 in every family; the share of sentences is the configured one, and drawing it changes
-    /// no other file: pairs, prompts and pretraining text are those of a share of 0.
+    /// judge scores 0.4 in every family; the share of sentences is the configured one, in both splits, and
+    /// drawing it leaves the main random stream alone: the pairs drawn next are those of a share of 0 (so are
+    /// the prompts and pretraining text, which come from the same stream).
     func testDemonstrationsAreRightAndTheConfiguredShareAreSentences() {
         XCTAssertEqual(GoldJudge.score(prompt: "What is 38 + 27?", response: "It is 65."), 0.4)
         XCTAssertEqual(GoldJudge.score(prompt: "Reverse the letters: w i n t e r", response: "It is r e t n i w."), 0.4)
-        for share in [0.0, 0.3] {
+        for (share, heldOut) in [(0.0, false), (0.3, false), (0.3, true)] {
             var config = InstructDataConfig()
             config.sentenceDemonstrationShare = share
             var generator = InstructDataGenerator(config: config)
-            let demos = generator.demonstrations(count: 2000, heldOut: false)
+            let demos = generator.demonstrations(count: 2000, heldOut: heldOut)
             var sentences = 0
             for demo in demos {
                 let task = InstructWorld.parse(prompt: demo.prompt)!
@@ -174,15 +175,15 @@ final class InstructDataTests: XCTestCase {
             }
             // 2000 draws: the standard deviation of the share is at most 0.011.
             XCTAssertEqual(Double(sentences) / 2000, share, accuracy: 0.04)
-            XCTAssertEqual(generator.pairs(count: 50, heldOut: false), Self.pairsAfterDemonstrations(share: 0))
+            XCTAssertEqual(generator.pairs(count: 50, heldOut: false), Self.pairsAfterBareDemonstrations(heldOut: heldOut))
         }
     }
 
-    private static func pairsAfterDemonstrations(share: Double) -> [PreferencePair] {
+    private static func pairsAfterBareDemonstrations(heldOut: Bool) -> [PreferencePair] {
         var config = InstructDataConfig()
-        config.sentenceDemonstrationShare = share
+        config.sentenceDemonstrationShare = 0
         var generator = InstructDataGenerator(config: config)
-        _ = generator.demonstrations(count: 2000, heldOut: false)
+        _ = generator.demonstrations(count: 2000, heldOut: heldOut)
         return generator.pairs(count: 50, heldOut: false)
     }
 
@@ -207,7 +208,9 @@ final class InstructDataTests: XCTestCase {
     func testTheShippedDataSetParsesAndIsJudgedConsistently() throws {
         let directory = packageRoot() + "/Corpora/instruct"
         let demos = try JSONL.read(Demonstration.self, from: directory + "/" + InstructFiles.sftTrain)
-        XCTAssertTrue(demos.allSatisfy { [1, 0.4].contains(GoldJudge.score(prompt: $0.prompt, response: $0.response)) })
+        XCTAssertTrue(demos.allSatisfy { demo in
+            InstructWorld.parse(prompt: demo.prompt).map { [$0.answer, InstructDataGenerator.sentence($0.answer)].contains(demo.response) } ?? false
+        })
         var keys: [String: [[String]]] = [:]
         for name in [InstructFiles.pairsValidation, InstructFiles.pairsTest] {
             let pairs = try JSONL.read(PreferencePair.self, from: directory + "/" + name)
