@@ -18,6 +18,11 @@ public struct RewardConfig: Codable, Equatable, Sendable {
     public var evalEvery = 50
     public var patience = 4
     public var seed: UInt64 = 1337
+    /// Expected share of each batch drawn from the judged pairs of sampled answers when there are any (the rest
+    /// from the written pairs). Drawn in proportion to their numbers (about 8 sampled pairs to 1 written one in
+    /// the pipeline), the written pairs' rarer comparisons, such as a rambling right answer against a terse
+    /// wrong one, were drowned out.
+    public var sampledPairShare = 0.3
 
     public init() {}
 
@@ -26,6 +31,9 @@ public struct RewardConfig: Codable, Equatable, Sendable {
             throw AlignmentError.invalidArgument("reward \(name) must be at least 1, got \(value)")
         }
         guard learningRate > 0, headLearningRate > 0 else { throw AlignmentError.invalidArgument("reward learning rates must be positive") }
+        guard (0...1).contains(sampledPairShare) else {
+            throw AlignmentError.invalidArgument("the reward model's sampled-pair share must be in 0...1, got \(sampledPairShare)")
+        }
     }
 
     var trainConfig: TrainConfig {
@@ -92,7 +100,9 @@ public final class RewardTrainer {
 
     public let model: RewardModel
     public let config: RewardConfig
-    let train: [EncodedPair]
+    /// Written pairs and the judged pairs of sampled answers, mixed per batch by `config.sampledPairShare`.
+    let written: [EncodedPair]
+    let sampled: [EncodedPair]
     let validation: [EncodedPair]
     let test: [EncodedPair]
     let pad: Int32
@@ -100,10 +110,10 @@ public final class RewardTrainer {
     private let headOptimizer: Adam
     private var generator: SeededGenerator
 
-    public init(model: RewardModel, encoder: ChatEncoder, train: [PreferencePair], validation: [PreferencePair], test: [PreferencePair],
-                config: RewardConfig) throws {
+    public init(model: RewardModel, encoder: ChatEncoder, written: [PreferencePair], sampled: [PreferencePair] = [],
+                validation: [PreferencePair], test: [PreferencePair], config: RewardConfig) throws {
         try config.validate()
-        guard !train.isEmpty else { throw AlignmentError.emptyDataset("the preference training set") }
+        guard !written.isEmpty else { throw AlignmentError.emptyDataset("the preference training set") }
         guard !validation.isEmpty else { throw AlignmentError.emptyDataset("the preference validation set") }
         guard !test.isEmpty else { throw AlignmentError.emptyDataset("the preference test set") }
         guard encoder.tokenizer.vocabularySize == model.backbone.config.vocabularySize else {
@@ -119,7 +129,8 @@ public final class RewardTrainer {
         }
         self.model = model
         self.config = config
-        self.train = try train.map(encode)
+        self.written = try written.map(encode)
+        self.sampled = try sampled.map(encode)
         self.validation = try validation.map(encode)
         self.test = try test.map(encode)
         pad = Int32(encoder.template.endOfTextID)
@@ -160,7 +171,10 @@ public final class RewardTrainer {
 
     /// One optimizer step on a random batch of pairs; returns the training loss.
     public func step(_ index: Int, schedule: LearningRateSchedule) throws -> Float {
-        let chunk = (0..<config.batchSize).map { _ in train[generator.nextInt(below: train.count)] }
+        let chunk = (0..<config.batchSize).map { _ in
+            let pool = !sampled.isEmpty && generator.nextDouble() < config.sampledPairShare ? sampled : written
+            return pool[generator.nextInt(below: pool.count)]
+        }
         model.zeroGradients()
         let result = try model.pairwiseLoss(chosen: chunk.map(\.chosen), rejected: chunk.map(\.rejected), pad: pad, backward: true)
         if config.gradientClip > 0 {

@@ -41,6 +41,8 @@ struct RewardTrainCommand: ParsableCommand {
     var policySamples = 0
     @Option(help: "Also sample --policy-samples answers per prompt from this model (for example the PPO policy of an earlier round: InstructGPT's iterated reward training) and add the judge's comparisons of them. Repeatable.")
     var alsoSampleFrom: [String] = []
+    @Option(help: "Expected share of each batch drawn from the sampled answers' pairs (the rest from the written pairs), 0...1.")
+    var sampledPairShare = RewardConfig().sampledPairShare
     @OptionGroup var threadOptions: ThreadOptions
 
     var rewardConfig: RewardConfig {
@@ -52,10 +54,12 @@ struct RewardTrainCommand: ParsableCommand {
         config.evalEvery = evalEvery
         config.patience = patience
         config.seed = seed
+        config.sampledPairShare = sampledPairShare
         return config
     }
 
     func validate() throws {
+        guard (0...1).contains(sampledPairShare) else { throw ValidationError("--sampled-pair-share must be in 0...1") }
         try rewardConfig.validate()
         guard policySamples >= 0 else { throw ValidationError("--policy-samples must not be negative") }
         guard alsoSampleFrom.isEmpty || policySamples > 0 else { throw ValidationError("--also-sample-from needs --policy-samples N (N > 0)") }
@@ -66,7 +70,7 @@ struct RewardTrainCommand: ParsableCommand {
         try refuseToOverwriteModel(out)
         let (backbone, tokenizer) = try StageDirectory.load(`init`)
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        var train = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
+        let train = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTrain)
         let validationPairs = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsValidation)
         let testPairs = try JSONL.read(PreferencePair.self, from: data + "/" + InstructFiles.pairsTest)
         var policyPairs: [PreferencePair] = []
@@ -85,10 +89,10 @@ struct RewardTrainCommand: ParsableCommand {
                                                     seed: PolicyPairs.seed(seed, sampler: index))
             }
             Console.status("\(policyPairs.count) pairs from the answers of \(1 + extraSamplers.count) sampled model(s), added to \(train.count) written pairs")
-            train += policyPairs
         }
         let model = try RewardModel(backbone: backbone)
-        let trainer = try RewardTrainer(model: model, encoder: encoder, train: train, validation: validationPairs, test: testPairs, config: rewardConfig)
+        let trainer = try RewardTrainer(model: model, encoder: encoder, written: train, sampled: policyPairs, validation: validationPairs,
+                                        test: testPairs, config: rewardConfig)
         let started = Date()
         let result = try trainer.run { point in
             let loss = point.trainLoss.map { String(format: "%.4f", $0) } ?? "-"

@@ -118,7 +118,7 @@ final class RewardModelTests: XCTestCase {
         config.batchSize = 8
         config.learningRate = 1e-3
         let model = try RewardModel(backbone: backbone)
-        let trainer = try RewardTrainer(model: model, encoder: encoder, train: pairs, validation: pairs, test: testPairs, config: config)
+        let trainer = try RewardTrainer(model: model, encoder: encoder, written: pairs, validation: pairs, test: testPairs, config: config)
         let before = try trainer.evaluate()
         let result = try trainer.run()
         XCTAssertLessThan(result.best.loss, before.loss)
@@ -127,9 +127,45 @@ final class RewardModelTests: XCTestCase {
         XCTAssertEqual(result.curve.first { $0.step == result.bestStep }?.validation, result.best)
         // The test pairs are scored once, with the kept weights: the same numbers as scoring them afresh
         // (a second trainer whose validation pairs are the test pairs), and they choose nothing.
-        let rescored = try RewardTrainer(model: model, encoder: encoder, train: pairs, validation: testPairs, test: testPairs, config: config)
+        let rescored = try RewardTrainer(model: model, encoder: encoder, written: pairs, validation: testPairs, test: testPairs, config: config)
         XCTAssertEqual(result.test, try rescored.evaluate())
         XCTAssertEqual(result.test.count, testPairs.count)
+    }
+
+    /// Batches mix the two pools by the configured share, not by their sizes: the sampled pool here holds every
+    /// written pair flipped, eight times over, so drawing in proportion to size would learn the flipped order.
+    func testSampledPairShareSetsWhichPoolTheBatchesComeFrom() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        var data = InstructDataGenerator(config: InstructDataConfig())
+        let written = data.pairs(count: 40, heldOut: false).filter { $0.failure == "refusal" || $0.failure == "rambling" }
+        let flipped = written.map { pair in
+            var swapped = pair
+            (swapped.chosen, swapped.rejected) = (pair.rejected, pair.chosen)
+            return swapped
+        }
+        func accuracyOnWrittenAfterTraining(share: Double) throws -> Double {
+            var generator = SeededGenerator(seed: 4)
+            let backbone = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 128, layers: 1, heads: 2, width: 16),
+                                   generator: &generator)
+            var config = RewardConfig()
+            config.maxSteps = 40
+            config.evalEvery = 40
+            config.batchSize = 8
+            config.learningRate = 1e-3
+            config.sampledPairShare = share
+            let trainer = try RewardTrainer(model: try RewardModel(backbone: backbone), encoder: encoder, written: written,
+                                            sampled: Array(repeating: flipped, count: 8).flatMap { $0 },
+                                            validation: written, test: written, config: config)
+            // The last evaluation (not the kept weights, which may be the untrained start) after 40 steps.
+            return try XCTUnwrap(trainer.run().curve.last).validation.accuracy
+        }
+        XCTAssertGreaterThan(try accuracyOnWrittenAfterTraining(share: 0), 0.9)
+        XCTAssertGreaterThan(try accuracyOnWrittenAfterTraining(share: 0.2), 0.9)
+        XCTAssertLessThan(try accuracyOnWrittenAfterTraining(share: 1), 0.1)
+        var invalid = RewardConfig()
+        invalid.sampledPairShare = 1.5
+        XCTAssertThrowsError(try invalid.validate())
     }
 }
 

@@ -77,6 +77,8 @@ final class AlignmentCommandTests: XCTestCase {
                          "--also-sample-from", directory.file("no-ppo")], mentions: "no-ppo")
         try assertError(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--also-sample-from", ppo],
                         mentions: "--policy-samples")
+        try assertError(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--sampled-pair-share", "1.5"],
+                        mentions: "--sampled-pair-share")
         XCTAssertFalse(FileManager.default.fileExists(atPath: rm3))
         // With it, the PPO policy's judged answers are added to the SFT model's: the written policy pairs are the
         // SFT model's at --seed followed by the PPO policy's alone at the second sampler's seeds (seed + 2, seed + 3).

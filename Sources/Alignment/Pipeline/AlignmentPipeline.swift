@@ -152,8 +152,8 @@ public final class AlignmentPipeline {
                     log("\(policyPairs.count) pairs from the answers of \(sources) added to \(pairsTrain.count) written pairs")
                 }
                 let pairs = pairsTrain + policyPairs
-                let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, train: pairs, validation: pairsValidation, test: pairsTest,
-                                                config: config.reward)
+                let trainer = try RewardTrainer(model: rewardModel, encoder: encoder, written: pairsTrain, sampled: policyPairs,
+                                                validation: pairsValidation, test: pairsTest, config: config.reward)
                 let result = try trainer.run {
                     log(String(format: "rm step %d | val loss %.4f | val accuracy %.3f", $0.step, $0.validation.loss, $0.validation.accuracy))
                 }

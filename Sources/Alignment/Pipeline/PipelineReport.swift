@@ -161,10 +161,14 @@ public enum PipelineReport {
         md += "the test pairs chose nothing).\n\n"
         md += "Trained on \(result.rewardTrainingPairs) pairs (written pairs plus pairs of the SFT model's own answers ranked by the judge"
         let rounds = result.earlierRounds
+        let mix = config.rewardPolicySamples > 0
+            ? String(format: " Each batch drew %.0f%% of its pairs from the sampled answers' pairs and the rest from the written ones.",
+                     config.reward.sampledPairShare * 100)
+            : ""
         if rounds.isEmpty {
-            md += ").\n\n"
+            md += ").\(mix)\n\n"
         } else {
-            md += ", and of the PPO policy of each earlier round). By round (InstructGPT's loop: each round's PPO answers "
+            md += ", and of the PPO policy of each earlier round).\(mix) By round (InstructGPT's loop: each round's PPO answers "
             md += "are compared by the judge and added to the next reward model's pairs; every PPO starts from SFT):\n\n"
             md += "| round | reward model's pairs | test accuracy | PPO gold x100 at the end | PPO KL (last iteration) |\n|---|---:|---:|---:|---:|\n"
             let row = { (round: String, pairs: Int, accuracy: Double, ppo: PPOResult) in
