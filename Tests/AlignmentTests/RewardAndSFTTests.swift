@@ -144,7 +144,7 @@ final class RewardModelTests: XCTestCase {
             (swapped.chosen, swapped.rejected) = (pair.rejected, pair.chosen)
             return swapped
         }
-        func accuracyOnWrittenAfterTraining(share: Double) throws -> Double {
+        func writtenPairMetricsAfterTraining(share: Double) throws -> PairwiseMetrics {
             var generator = SeededGenerator(seed: 4)
             let backbone = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 128, layers: 1, heads: 2, width: 16),
                                    generator: &generator)
@@ -158,11 +158,14 @@ final class RewardModelTests: XCTestCase {
                                             sampled: Array(repeating: flipped, count: 8).flatMap { $0 },
                                             validation: written, test: written, config: config)
             // The last evaluation (not the kept weights, which may be the untrained start) after 40 steps.
-            return try XCTUnwrap(trainer.run().curve.last).validation.accuracy
+            return try XCTUnwrap(trainer.run().curve.last).validation
         }
-        XCTAssertGreaterThan(try accuracyOnWrittenAfterTraining(share: 0), 0.9)
-        XCTAssertGreaterThan(try accuracyOnWrittenAfterTraining(share: 0.2), 0.9)
-        XCTAssertLessThan(try accuracyOnWrittenAfterTraining(share: 1), 0.1)
+        XCTAssertGreaterThan(try writtenPairMetricsAfterTraining(share: 0).accuracy, 0.9)
+        XCTAssertGreaterThan(try writtenPairMetricsAfterTraining(share: 0.2).accuracy, 0.9)
+        // Only flipped pairs: it learns the reverse order (a negative margin, not just the untrained head's ties).
+        let flippedOnly = try writtenPairMetricsAfterTraining(share: 1)
+        XCTAssertLessThan(flippedOnly.accuracy, 0.1)
+        XCTAssertLessThan(flippedOnly.margin, -0.5)
         var invalid = RewardConfig()
         invalid.sampledPairShare = 1.5
         XCTAssertThrowsError(try invalid.validate())

@@ -162,8 +162,8 @@ public enum PipelineReport {
         md += "Trained on \(result.rewardTrainingPairs) pairs (written pairs plus pairs of the SFT model's own answers ranked by the judge"
         let rounds = result.earlierRounds
         let mix = config.rewardPolicySamples > 0
-            ? String(format: " Each batch drew %.0f%% of its pairs from the sampled answers' pairs and the rest from the written ones.",
-                     config.reward.sampledPairShare * 100)
+            ? String(format: " Each pair of a batch came from the sampled answers' pairs with probability %.2f, otherwise from the written ones.",
+                     config.reward.sampledPairShare)
             : ""
         if rounds.isEmpty {
             md += ").\(mix)\n\n"
