@@ -18,10 +18,10 @@ public struct RewardConfig: Codable, Equatable, Sendable {
     public var evalEvery = 50
     public var patience = 4
     public var seed: UInt64 = 1337
-    /// Expected share of each batch drawn from the judged pairs of sampled answers when there are any (the rest
+    /// Probability that a batch's pair comes from the judged pairs of sampled answers when there are any (else
     /// from the written pairs). Drawn in proportion to their numbers (in the pipeline about 4 sampled pairs to
-    /// 1 written one in round 1, 8 to 1 in round 2), the written pairs' rarer comparisons, such as a rambling right answer against a terse
-    /// wrong one, were drowned out.
+    /// 1 written one in round 1, 8 to 1 in round 2), the written pairs' rarer comparisons, such as a rambling
+    /// right answer against a terse wrong one, were drowned out.
     public var sampledPairShare = 0.3
 
     public init() {}

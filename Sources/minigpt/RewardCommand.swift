@@ -41,7 +41,7 @@ struct RewardTrainCommand: ParsableCommand {
     var policySamples = 0
     @Option(help: "Also sample --policy-samples answers per prompt from this model (for example the PPO policy of an earlier round: InstructGPT's iterated reward training) and add the judge's comparisons of them. Repeatable.")
     var alsoSampleFrom: [String] = []
-    @Option(help: "Expected share of each batch drawn from the sampled answers' pairs (the rest from the written pairs), 0...1.")
+    @Option(help: "Probability that each pair of a batch comes from the sampled answers' pairs (otherwise from the written pairs), 0...1.")
     var sampledPairShare = RewardConfig().sampledPairShare
     @OptionGroup var threadOptions: ThreadOptions
 
