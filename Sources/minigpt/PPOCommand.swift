@@ -83,11 +83,15 @@ struct PPOCommand: ParsableCommand {
         let rewardLabel = goldRewardDiagnostic.map { String(format: "gold x%g", $0) } ?? "rm"
         let result = try trainer.run { Console.status(PPOLogFormat.line($0, rewardLabel: rewardLabel)) }
         let rewardSource = goldRewardDiagnostic == nil ? reward : rewardLabel + " (diagnostic: this policy has seen the judge)"
-        try stages.save(trainer: trainer, result: result, to: out, metadata: ["policy": policy, "reward": rewardSource])
-        Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); policy in \(out)")
+        Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); measuring the held-out KL")
+        let heldOut = try stages.heldOutSampled(seed: ppo.config.seed)
+        try stages.save(trainer: trainer, result: result, heldOut: heldOut, to: out, metadata: ["policy": policy, "reward": rewardSource])
         let last = result.logs.last!
-        Console.out(String(format: "held-out gold score: sft %.3f -> ppo %.3f | \(rewardLabel) score %.3f | kl %.3f (target %.2f)\n",
-                           result.initialGold, last.gold ?? .nan, last.rewardScore, last.kl, ppo.config.klTarget))
+        Console.out(String(format: "held-out gold score: sft %.3f -> ppo %.3f (sampled %.3f -> %.3f) | held-out kl %.3f (target %.2f) | "
+                           + "last rollouts: \(rewardLabel) score %.3f, kl %.3f\n",
+                           result.initialGold, last.gold ?? .nan, heldOut.referenceGold, heldOut.policy.gold, heldOut.policy.klToReference,
+                           ppo.config.klTarget, last.rewardScore, last.kl))
+        Console.status("policy in \(out)")
     }
 }
 
@@ -128,16 +132,49 @@ struct PPOStages {
         return try PPOTrainer(policy: policy, reference: reference, reward: source, encoder: encoder, prompts: prompts, heldOut: heldOut, config: config)
     }
 
-    func save(trainer: PPOTrainer, result: PPOResult, to directory: String, metadata: [String: String]) throws {
+    /// Replies sampled at temperature 1 on the held-out prompts, as the pipeline's report measures them
+    /// (`PipelineConfig.klSamplesPerPrompt` per prompt, the PPO seed): the policy's KL to the reference and
+    /// sampled gold, next to the reference's own sampled gold.
+    func heldOutSampled(seed: UInt64) throws -> HeldOutSampled {
+        let prompts = heldOut.map(\.prompt)
+        let settings = PipelineConfig()
+        func scores(_ model: GPT) throws -> StageEvaluation.SampledScores {
+            try StageEvaluation.sampledScores(model: model, reference: reference, encoder: encoder, prompts: prompts,
+                                              samplesPerPrompt: settings.klSamplesPerPrompt,
+                                              maxNewTokens: settings.evaluationMaxNewTokens, seed: seed)
+        }
+        return HeldOutSampled(policy: try scores(policy), referenceGold: try scores(reference).gold)
+    }
+
+    func save(trainer: PPOTrainer, result: PPOResult, heldOut: HeldOutSampled, to directory: String, metadata: [String: String]) throws {
         try ModelDirectory.save(model: policy, tokenizer: tokenizer, to: directory, metadata: metadata.merging(["stage": "ppo"]) { a, _ in a })
         try JSONL.write(result.logs, to: directory + "/ppo_metrics.jsonl")
         let json = JSONEncoder()
         json.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try json.encode(PPOReport(config: trainer.config, result: result)), to: directory + "/ppo_report.json")
+        let report = PPOReport(config: trainer.config, result: result, heldOutKL: heldOut.policy.klToReference,
+                               heldOutSampledGold: heldOut.policy.gold, referenceSampledGold: heldOut.referenceGold)
+        try AtomicFile.write(try json.encode(report), to: directory + "/ppo_report.json")
     }
+}
+
+struct HeldOutSampled {
+    var policy: StageEvaluation.SampledScores
+    var referenceGold: Double
 }
 
 struct PPOReport: Codable {
     var config: PPOConfig
     var result: PPOResult
+    /// On replies sampled at temperature 1 to the held-out prompts: mean KL to the reference per reply, and
+    /// the gold judge's mean score of the policy's and of the reference's replies.
+    var heldOutKL: Double
+    var heldOutSampledGold: Double
+    var referenceSampledGold: Double
+
+    enum CodingKeys: String, CodingKey {
+        case config, result
+        case heldOutKL = "held_out_kl"
+        case heldOutSampledGold = "held_out_sampled_gold"
+        case referenceSampledGold = "reference_sampled_gold"
+    }
 }

@@ -51,6 +51,14 @@ final class AlignmentCommandTests: XCTestCase {
             XCTAssertTrue(logLines.allSatisfy { $0.contains("\"\(key)\":") }, key)
         }
         XCTAssertEqual(logLines.filter { $0.contains("\"gold\":") }.count, 2, "gold at iteration 2 and at the last")
+        // The held-out KL and sampled gold (their math is checked in PPOTrainerTests) reach the report and the summary line.
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ppo + "/ppo_report.json"))) as? [String: Any]
+        let heldOutKL = try XCTUnwrap(report?["held_out_kl"] as? Double)
+        XCTAssertTrue(heldOutKL.isFinite)
+        XCTAssertTrue(ppoResult.stdout.contains(String(format: "held-out kl %.3f", heldOutKL)), ppoResult.stdout)
+        for key in ["held_out_sampled_gold", "reference_sampled_gold"] {
+            XCTAssertTrue((0...1).contains(try XCTUnwrap(report?[key] as? Double)), key)
+        }
 
         // A reward model built on another tokenizer does not match the policy.
         try run(["tokenizer", "train", "--input", data + "/pretrain.txt", "--vocab-size", "330", "--special", "<|system|>",
