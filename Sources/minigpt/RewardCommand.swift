@@ -41,8 +41,8 @@ struct RewardTrainCommand: ParsableCommand {
     var policySamples = 0
     @Option(help: "Also sample --policy-samples answers per prompt from this model (for example the PPO policy of an earlier round: InstructGPT's iterated reward training) and add the judge's comparisons of them. Repeatable.")
     var alsoSampleFrom: [String] = []
-    @Option(help: "Probability that each pair of a batch comes from the sampled answers' pairs (otherwise from the written pairs), 0...1.")
-    var sampledPairShare = RewardConfig().sampledPairShare
+    @Option(help: "Probability that each pair of a batch comes from the sampled answers' pairs (otherwise from the written pairs), 0...1; needs --policy-samples (default: \(RewardConfig().sampledPairShare)).")
+    var sampledPairShare: Double?
     @OptionGroup var threadOptions: ThreadOptions
 
     var rewardConfig: RewardConfig {
@@ -54,12 +54,17 @@ struct RewardTrainCommand: ParsableCommand {
         config.evalEvery = evalEvery
         config.patience = patience
         config.seed = seed
-        config.sampledPairShare = sampledPairShare
+        if let sampledPairShare { config.sampledPairShare = sampledPairShare }
         return config
     }
 
     func validate() throws {
-        guard (0...1).contains(sampledPairShare) else { throw ValidationError("--sampled-pair-share must be in 0...1") }
+        if let sampledPairShare {
+            guard (0...1).contains(sampledPairShare) else { throw ValidationError("--sampled-pair-share must be in 0...1") }
+            guard policySamples > 0 else {
+                throw ValidationError("--sampled-pair-share needs --policy-samples N (N > 0): without sampled answers every pair is a written one")
+            }
+        }
         try rewardConfig.validate()
         guard policySamples >= 0 else { throw ValidationError("--policy-samples must not be negative") }
         guard alsoSampleFrom.isEmpty || policySamples > 0 else { throw ValidationError("--also-sample-from needs --policy-samples N (N > 0)") }
@@ -104,7 +109,8 @@ struct RewardTrainCommand: ParsableCommand {
         if policySamples > 0 { try JSONL.write(policyPairs, to: out + "/" + PolicyPairs.fileName) }
         let json = JSONEncoder()
         json.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try json.encode(result), to: out + "/reward_report.json")
+        let report = RewardTrainingReport(result: result, config: rewardConfig, writtenPairs: train.count, sampledPairs: policyPairs.count)
+        try AtomicFile.write(try json.encode(report), to: out + "/reward_report.json")
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); reward model in \(out)")
         Console.out(String(format: "validation pairs (chose step %d): accuracy %.3f | loss %.4f\n",
                            result.bestStep, result.best.accuracy, result.best.loss))
@@ -139,5 +145,28 @@ struct RewardScoreCommand: ParsableCommand {
         }
         let score = try reward.scores([sequence.map(Int32.init)], pad: Int32(encoder.template.endOfTextID))[0]
         Console.out(String(format: "%.4f\n", score))
+    }
+}
+
+/// reward_report.json: the training result's keys (curve, best_step, best, test, ...) beside the settings and
+/// how many pairs of each kind there were, so a run says how its batches were mixed.
+struct RewardTrainingReport: Encodable {
+    var result: RewardResult
+    var config: RewardConfig
+    var writtenPairs: Int
+    var sampledPairs: Int
+
+    enum CodingKeys: String, CodingKey {
+        case config
+        case writtenPairs = "written_pairs"
+        case sampledPairs = "sampled_pairs"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try result.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(config, forKey: .config)
+        try container.encode(writtenPairs, forKey: .writtenPairs)
+        try container.encode(sampledPairs, forKey: .sampledPairs)
     }
 }

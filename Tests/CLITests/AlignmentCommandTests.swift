@@ -39,6 +39,13 @@ final class AlignmentCommandTests: XCTestCase {
         let rmResult = try run(["reward", "train", "--init", sft, "--data", data, "--out", rm, "--steps", "10", "--eval-every", "5",
                                 "--threads", "1"])
         XCTAssertTrue(rmResult.stdout.contains("held-out test pairs: accuracy"), rmResult.stdout)
+        // The report says what the batches were drawn from: here only the written pairs.
+        let rmReport = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: rm + "/reward_report.json"))) as? [String: Any]
+        let writtenPairs = try String(contentsOfFile: data + "/pairs_train.jsonl", encoding: .utf8).split(separator: "\n").count
+        XCTAssertEqual(rmReport?["written_pairs"] as? Int, writtenPairs)
+        XCTAssertEqual(rmReport?["sampled_pairs"] as? Int, 0)
+        XCTAssertNotNil((rmReport?["config"] as? [String: Any])?["sampledPairShare"] as? Double)
+        XCTAssertNotNil(rmReport?["test"] as? [String: Any], "the result's keys stay at the top level")
         let score = try run(["reward", "score", "--model", rm, "--prompt", "What is 2 + 3?", "--response", "5"])
         XCTAssertNotNil(Float(score.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), score.stdout)
         let ppo = directory.file("ppo")
@@ -87,6 +94,8 @@ final class AlignmentCommandTests: XCTestCase {
                         mentions: "--policy-samples")
         try assertError(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--sampled-pair-share", "1.5"],
                         mentions: "--sampled-pair-share")
+        try assertError(["reward", "train", "--init", sft, "--data", data, "--out", rm3, "--sampled-pair-share", "0.5"],
+                        mentions: "--policy-samples")
         XCTAssertFalse(FileManager.default.fileExists(atPath: rm3))
         // With it, the PPO policy's judged answers are added to the SFT model's: the written policy pairs are the
         // SFT model's at --seed followed by the PPO policy's alone at the second sampler's seeds (seed + 2, seed + 3).
@@ -101,6 +110,8 @@ final class AlignmentCommandTests: XCTestCase {
         let combined = try policyPairs(directory.file("rm4"))
         XCTAssertTrue(!ppoPairs.isEmpty && sftPairs != ppoPairs, "the PPO policy's pairs are not the SFT model's")
         XCTAssertTrue(combined == sftPairs + ppoPairs, "\(combined.count) pairs; expected the SFT model's \(sftPairs.count) then the PPO policy's \(ppoPairs.count)")
+        let combinedReport = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory.file("rm4") + "/reward_report.json"))) as? [String: Any]
+        XCTAssertEqual(combinedReport?["sampled_pairs"] as? Int, combined.count)
 
         // Nothing is overwritten: a second run into the same directory is refused.
         try assertError(["sft", "--base", base, "--data", data, "--out", sft], mentions: "already holds a model")
