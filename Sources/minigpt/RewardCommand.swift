@@ -148,7 +148,7 @@ struct RewardScoreCommand: ParsableCommand {
     }
 }
 
-/// reward_report.json: the training result's keys (curve, best_step, best, test, ...) beside the settings and
+/// reward_report.json: the training result's keys (curve, bestStep, best, test, ...) beside the settings and
 /// how many pairs of each kind there were, so a run says how its batches were mixed.
 struct RewardTrainingReport: Encodable {
     var result: RewardResult
