@@ -61,11 +61,11 @@ final class AlignmentCommandTests: XCTestCase {
         // The held-out KL and sampled gold (their math is checked in PPOTrainerTests) reach the report and the summary line.
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ppo + "/ppo_report.json"))) as? [String: Any]
         let heldOutKL = try XCTUnwrap(report?["held_out_kl"] as? Double)
-        XCTAssertTrue(heldOutKL.isFinite)
+        XCTAssertTrue(heldOutKL.isFinite && heldOutKL != 0, "the policy moved, so its held-out KL is not 0: \(heldOutKL)")
         XCTAssertTrue(ppoResult.stdout.contains(String(format: "held-out kl %.3f", heldOutKL)), ppoResult.stdout)
-        for key in ["held_out_sampled_gold", "reference_sampled_gold"] {
-            XCTAssertTrue((0...1).contains(try XCTUnwrap(report?[key] as? Double)), key)
-        }
+        // This tiny model's gold is about 0 for both models, so this checks where the values go, not their order.
+        let sampledGold = try ["reference_sampled_gold", "held_out_sampled_gold"].map { try XCTUnwrap(report?[$0] as? Double, $0) }
+        XCTAssertTrue(ppoResult.stdout.contains(String(format: "(sampled %.3f -> %.3f)", sampledGold[0], sampledGold[1])), ppoResult.stdout)
 
         // A reward model built on another tokenizer does not match the policy.
         try run(["tokenizer", "train", "--input", data + "/pretrain.txt", "--vocab-size", "330", "--special", "<|system|>",

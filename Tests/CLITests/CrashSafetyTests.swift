@@ -52,9 +52,9 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertEqual(whole.status, 0, whole.stderr)
         // About one step's time on this machine (fsync dominates).
         let stepTime = max(Date().timeIntervalSince(started), 0.2) / Double(steps)
-        func checkpointStep() -> Int { ((try? Checkpoints.readPointer(runDirectory: run)) ?? nil)?.step ?? 0 }
 
         let run = directory.file("killed")
+        func checkpointStep() -> Int { ((try? Checkpoints.readPointer(runDirectory: run)) ?? nil)?.step ?? 0 }
         var generator = SeededGenerator(seed: 2024)
         var kills = 0, loadsChecked = 0, killsDuringCheckpointWrite = 0
         let deadline = Date().addingTimeInterval(120)
