@@ -91,6 +91,11 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
     public var pretrainArithmetic = 800
     /// Share of the PPO prompts of the letter families (reverse, count, bracket) that use random letter strings.
     public var ppoLetterStringShare = 0.5
+    /// Share of the count questions (and counting sentences of pretrain.txt) about a letter the word lacks.
+    /// Almost every word spells each letter once, so the other questions' answer is nearly always 1: at a share
+    /// of 0.2, "1" was the answer of 76% of the demonstrations and a model that always answers "1" learnt nothing
+    /// else. At 0.5, "0" and "1" are about equally likely, and telling them apart is worth learning.
+    public var absentLetterShare = 0.2
     /// Share of the demonstrations (SFT training and validation) whose writer wrapped the right answer in a short
     /// sentence, "It is 54.", where the judge wants the bare answer (it scores the sentence 0.4). Demonstrators
     /// have habits; imitation copies them, and only comparisons of answers (the reward model) say the bare answer
@@ -135,14 +140,7 @@ public struct InstructDataGenerator {
             case .reverse: return world.reverseTask(word)
             case .bracket: return world.bracketTask(word)
             default:
-                // Mostly a letter of the word; one time in five a letter it lacks (answer 0).
-                let letters = Array(word)
-                var letter = letters[generator.nextInt(below: letters.count)]
-                if generator.nextInt(below: 5) == 0 {
-                    let absent = Array("abcdefghijklmnopqrstuvwxyz").filter { !word.contains($0) }
-                    letter = absent[generator.nextInt(below: absent.count)]
-                }
-                return world.countTask(letter, word)
+                return world.countTask(countedLetter(in: word), word)
             }
         case .capital:
             let pool = world.capitals.indices.filter { world.isHeldOut(country: $0) == heldOut }
@@ -339,16 +337,22 @@ public struct InstructDataGenerator {
     private mutating func skillSentences(_ text: String, word: Bool) -> [String] {
         let world = InstructWorld.self
         let name = word ? "The word \(text)" : "The letters \(world.spaced(text))"
-        let letters = Array(text)
-        var letter = letters[generator.nextInt(below: letters.count)]
-        if generator.nextInt(below: 5) == 0 {
-            let absent = Array("abcdefghijklmnopqrstuvwxyz").filter { !text.contains($0) }
-            letter = absent[generator.nextInt(below: absent.count)]
-        }
-        let count = letters.filter { $0 == letter }.count
+        let letter = countedLetter(in: text)
+        let count = text.filter { $0 == letter }.count
         return ["\(name) reversed is \(world.spaced(String(text.reversed()))).",
                 "\(text) in brackets is [\(text)].",
                 "In \(world.spaced(text)) the letter \(letter) appears \(count) times."]
+    }
+
+    /// The letter a count question asks about: with probability `absentLetterShare` one that `text` lacks
+    /// (answer 0), otherwise one of its letters drawn by position (so a doubled letter, answer 2, is drawn twice as often).
+    /// The spelled letter is drawn first either way, which keeps the files of a seed as they were before the share was a setting.
+    private mutating func countedLetter(in text: String) -> Character {
+        let letters = Array(text)
+        let spelled = letters[generator.nextInt(below: letters.count)]
+        guard generator.nextDouble() < config.absentLetterShare else { return spelled }
+        let absent = Array("abcdefghijklmnopqrstuvwxyz").filter { !text.contains($0) }
+        return absent[generator.nextInt(below: absent.count)]
     }
 
     /// Three to six random letters that are not a word of the world (so no held-out word is spelled here).

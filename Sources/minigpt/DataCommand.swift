@@ -30,14 +30,17 @@ struct InstructDataCommand: ParsableCommand {
     @Option(help: "Held-out evaluation prompts per family.") var heldOutPerFamily = InstructDataConfig().heldOutPerFamily
     @Option(help: "Share of the demonstrations written as a sentence (\"It is 54.\") instead of the bare answer the judge prefers; 0 makes every demonstration the best answer.")
     var sentenceShare = InstructDataConfig().sentenceDemonstrationShare
+    @Option(help: "Share of the count questions about a letter the word lacks (answer 0).")
+    var absentLetterShare = InstructDataConfig().absentLetterShare
 
     func validate() throws {
         for (name, value) in [("--sft-train", sftTrain), ("--pairs-train", pairsTrain), ("--ppo-prompts", ppoPrompts),
                               ("--held-out-per-family", heldOutPerFamily)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
-        guard (0...1).contains(sentenceShare) else {
-            throw ValidationError("--sentence-share must be in 0...1, got \(sentenceShare)")
+        for (name, share) in [("--sentence-share", sentenceShare), ("--absent-letter-share", absentLetterShare)]
+        where !(0...1).contains(share) {
+            throw ValidationError("\(name) must be in 0...1, got \(share)")
         }
     }
 
@@ -52,6 +55,7 @@ struct InstructDataCommand: ParsableCommand {
         config.ppoPrompts = ppoPrompts
         config.heldOutPerFamily = heldOutPerFamily
         config.sentenceDemonstrationShare = sentenceShare
+        config.absentLetterShare = absentLetterShare
         var generator = InstructDataGenerator(config: config)
         try generator.write(to: out)
         Console.status("wrote instruction data (seed \(seed)) to \(out)")

@@ -179,6 +179,24 @@ final class InstructDataTests: XCTestCase {
         }
     }
 
+    /// The share of count questions about an absent letter is the configured one, in the tasks and in the
+    /// pretraining text's counting sentences; every other question asks about a letter the word spells.
+    func testCountQuestionsAskAboutAnAbsentLetterAtTheConfiguredShare() {
+        for share in [0.0, 0.5, 1.0] {
+            var config = InstructDataConfig()
+            config.absentLetterShare = share
+            var generator = InstructDataGenerator(config: config)
+            let answers = (0..<2000).map { index in Int(generator.task(.count, heldOut: index % 2 == 0).answer)! }
+            // 2000 draws: the standard deviation of the share is at most 0.011.
+            XCTAssertEqual(Double(answers.filter { $0 == 0 }.count) / 2000, share, accuracy: 0.04)
+            if share == 0 { XCTAssertGreaterThan(answers.filter { $0 >= 2 }.count, 20) }
+
+            let counting = generator.pretrainingText().split(separator: "\n").filter { $0.contains(" the letter ") }
+            let absent = counting.filter { $0.hasSuffix(" appears 0 times.") }
+            XCTAssertEqual(Double(absent.count) / Double(counting.count), share, accuracy: 0.04)
+        }
+    }
+
     private static func pairsAfterBareDemonstrations(heldOut: Bool) -> [PreferencePair] {
         var config = InstructDataConfig()
         config.sentenceDemonstrationShare = 0

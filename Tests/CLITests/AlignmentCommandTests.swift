@@ -116,6 +116,9 @@ final class AlignmentCommandTests: XCTestCase {
         // Nothing is overwritten: a second run into the same directory is refused.
         try assertError(["sft", "--base", base, "--data", data, "--out", sft], mentions: "already holds a model")
         try assertError(["data", "instruct", "--out", data], mentions: "already holds instruction data")
+        for option in ["--sentence-share", "--absent-letter-share"] {
+            try assertError(["data", "instruct", "--out", directory.file("z"), option, "1.5"], mentions: "\(option) must be in 0...1, got 1.5")
+        }
         // A missing stage directory, a plain model where a reward model is needed.
         try assertError(["sft", "--base", directory.file("nowhere"), "--data", data, "--out", directory.file("x")], mentions: "nowhere")
         try assertError(["reward", "score", "--model", sft, "--prompt", "a", "--response", "b"], mentions: "reward_head.safetensors")
