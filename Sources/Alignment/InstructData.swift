@@ -94,8 +94,8 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
     /// Share of the count questions (and counting sentences of pretrain.txt) about a letter the word lacks.
     /// Almost every word spells each letter once, so the other questions' answer is nearly always 1: at a share
     /// of 0.2, "1" was the answer of 76% of the demonstrations and a model that always answers "1" learnt nothing
-    /// else. At 0.5, "0" and "1" are about equally likely; in one pipeline run that taught neither SFT nor the
-    /// reward model to tell them apart (docs/alignment.md, "Balancing the count answers"), so the default stays.
+    /// else. At 0.5, "0" and "1" are about equally likely; in one pipeline run that did not teach SFT to tell
+    /// them apart nor raise PPO's gain (docs/alignment.md, "Balancing the count answers"), so the default stays.
     public var absentLetterShare = 0.2
     /// Share of the demonstrations (SFT training and validation) whose writer wrapped the right answer in a short
     /// sentence, "It is 54.", where the judge wants the bare answer (it scores the sentence 0.4). Demonstrators
