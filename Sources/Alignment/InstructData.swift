@@ -352,13 +352,15 @@ public struct InstructDataGenerator {
         let letters = Array(text)
         let spelled = letters[generator.nextInt(below: letters.count)]
         guard generator.nextDouble() < config.absentLetterShare else { return spelled }
-        let absent = Array("abcdefghijklmnopqrstuvwxyz").filter { !text.contains($0) }
+        let absent = Self.alphabet.filter { !text.contains($0) }
         return absent[generator.nextInt(below: absent.count)]
     }
 
+    private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz")
+
     /// Three to six random letters that are not a word of the world (so no held-out word is spelled here).
     private mutating func randomLetters() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz")
+        let alphabet = Self.alphabet
         while true {
             let length = 3 + generator.nextInt(below: 4)
             let text = String((0..<length).map { _ in alphabet[generator.nextInt(below: alphabet.count)] })
