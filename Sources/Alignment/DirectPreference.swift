@@ -71,16 +71,7 @@ public final class DPOTrainer {
         }
         let padToken = Int32(encoder.template.endOfTextID), batchSize = config.batchSize
         func encode(_ pairs: [PreferencePair]) throws -> [EncodedPair] {
-            var encoded = try pairs.map { pair -> EncodedPair in
-                let prompt = try encoder.prompt(pair.prompt)
-                let reply = { (text: String) throws -> [Int] in
-                    let exchange = try encoder.exchange(prompt: pair.prompt, response: text)
-                    guard exchange.starts(with: prompt) else { throw AlignmentError.mismatch("a reply's tokens do not extend its prompt's") }
-                    try encoder.checkFits(exchange.count, contextLength: policy.config.contextLength, what: "a preference-pair answer")
-                    return Array(exchange.dropFirst(prompt.count))
-                }
-                return EncodedPair(prompt: prompt, chosen: try reply(pair.chosen), rejected: try reply(pair.rejected), referenceChosen: 0, referenceRejected: 0)
-            }
+            var encoded = try Self.encode(pairs, encoder: encoder, contextLength: policy.config.contextLength)
             for start in stride(from: 0, to: encoded.count, by: batchSize) {
                 let range = start..<min(start + batchSize, encoded.count)
                 let (chosen, rejected) = try Self.sequenceLogProbs(reference, Array(encoded[range]), pad: padToken)
@@ -98,6 +89,20 @@ public final class DPOTrainer {
         self.validation = try encode(validation)
         optimizer = AdamW(layout: policy.layout)
         generator = SeededGenerator(seed: config.seed)
+    }
+
+    /// Each pair's prompt tokens and the tokens of its two replies (with `<|end|>`); reference log-probabilities 0.
+    static func encode(_ pairs: [PreferencePair], encoder: ChatEncoder, contextLength: Int) throws -> [EncodedPair] {
+        try pairs.map { pair -> EncodedPair in
+            let prompt = try encoder.prompt(pair.prompt)
+            let reply = { (text: String) throws -> [Int] in
+                let exchange = try encoder.exchange(prompt: pair.prompt, response: text)
+                guard exchange.starts(with: prompt) else { throw AlignmentError.mismatch("a reply's tokens do not extend its prompt's") }
+                try encoder.checkFits(exchange.count, contextLength: contextLength, what: "a preference-pair answer")
+                return Array(exchange.dropFirst(prompt.count))
+            }
+            return EncodedPair(prompt: prompt, chosen: try reply(pair.chosen), rejected: try reply(pair.rejected), referenceChosen: 0, referenceRejected: 0)
+        }
     }
 
     /// Summed reply log-probabilities of chosen and rejected replies, run as one batch (chosen rows first).

@@ -66,6 +66,31 @@ public struct PairwiseMetrics: Codable, Equatable, Sendable {
     }
 }
 
+extension PairwiseMetrics {
+    /// The metrics of one score per chosen and per rejected answer of each pair (labelled by family and failure);
+    /// the loss is the mean of -log sigmoid(chosen - rejected).
+    init(chosen: [Double], rejected: [Double], families: [String], failures: [String]) {
+        var loss = 0.0, correct = 0
+        var byFailure: [String: (hits: Int, total: Int)] = [:]
+        var byFamily: [String: (hits: Int, total: Int)] = [:]
+        for i in chosen.indices {
+            let margin = chosen[i] - rejected[i]
+            loss += margin > 0 ? log1p(exp(-margin)) : -margin + log1p(exp(margin))
+            let hit = margin > 0 ? 1 : 0
+            correct += hit
+            byFailure[failures[i], default: (0, 0)].hits += hit
+            byFailure[failures[i], default: (0, 0)].total += 1
+            byFamily[families[i], default: (0, 0)].hits += hit
+            byFamily[families[i], default: (0, 0)].total += 1
+        }
+        let n = Double(chosen.count)
+        self.init(count: chosen.count, loss: loss / n, accuracy: Double(correct) / n,
+                  meanChosen: chosen.reduce(0, +) / n, meanRejected: rejected.reduce(0, +) / n,
+                  accuracyByFailure: byFailure.mapValues { Double($0.hits) / Double($0.total) },
+                  accuracyByFamily: byFamily.mapValues { Double($0.hits) / Double($0.total) })
+    }
+}
+
 public struct RewardCurvePoint: Codable, Equatable, Sendable {
     public var step: Int
     public var trainLoss: Float?
@@ -144,29 +169,14 @@ public final class RewardTrainer {
     }
 
     static func evaluate(model: RewardModel, pairs: [EncodedPair], batchSize: Int, pad: Int32) throws -> PairwiseMetrics {
-        var loss = 0.0, correct = 0, chosenSum = 0.0, rejectedSum = 0.0
-        var byFailure: [String: (hits: Int, total: Int)] = [:]
-        var byFamily: [String: (hits: Int, total: Int)] = [:]
+        var chosen: [Double] = [], rejected: [Double] = []
         for start in stride(from: 0, to: pairs.count, by: batchSize) {
             let chunk = pairs[start..<min(start + batchSize, pairs.count)]
             let result = try model.pairwiseLoss(chosen: chunk.map(\.chosen), rejected: chunk.map(\.rejected), pad: pad, backward: false)
-            loss += Double(result.loss) * Double(chunk.count)
-            for (pair, (c, r)) in zip(chunk, zip(result.chosen, result.rejected)) {
-                let hit = c > r
-                correct += hit ? 1 : 0
-                chosenSum += Double(c)
-                rejectedSum += Double(r)
-                byFailure[pair.failure, default: (0, 0)].hits += hit ? 1 : 0
-                byFailure[pair.failure, default: (0, 0)].total += 1
-                byFamily[pair.family, default: (0, 0)].hits += hit ? 1 : 0
-                byFamily[pair.family, default: (0, 0)].total += 1
-            }
+            chosen += result.chosen.map(Double.init)
+            rejected += result.rejected.map(Double.init)
         }
-        let n = Double(pairs.count)
-        return PairwiseMetrics(count: pairs.count, loss: loss / n, accuracy: Double(correct) / n,
-                               meanChosen: chosenSum / n, meanRejected: rejectedSum / n,
-                               accuracyByFailure: byFailure.mapValues { Double($0.hits) / Double($0.total) },
-                               accuracyByFamily: byFamily.mapValues { Double($0.hits) / Double($0.total) })
+        return PairwiseMetrics(chosen: chosen, rejected: rejected, families: pairs.map(\.family), failures: pairs.map(\.failure))
     }
 
     /// One optimizer step on a random batch of pairs; returns the training loss.

@@ -95,6 +95,8 @@ struct RewardTrainCommand: ParsableCommand {
             }
             Console.status("\(policyPairs.count) pairs from the answers of \(1 + extraSamplers.count) sampled model(s), added to \(train.count) written pairs")
         }
+        // Before training changes the backbone: the --init model's own likelihood as an untrained reward (a diagnostic).
+        let likelihood = try LikelihoodRanking.metrics(model: backbone, encoder: encoder, pairs: testPairs)
         let model = try RewardModel(backbone: backbone)
         let trainer = try RewardTrainer(model: model, encoder: encoder, written: train, sampled: policyPairs, validation: validationPairs,
                                         test: testPairs, config: rewardConfig)
@@ -117,11 +119,15 @@ struct RewardTrainCommand: ParsableCommand {
         let test = result.test
         Console.out(String(format: "held-out test pairs: accuracy %.3f | mean chosen %.3f | mean rejected %.3f | margin %.3f | loss %.4f\n",
                            test.accuracy, test.meanChosen, test.meanRejected, test.margin, test.loss))
+        Console.out(String(format: "the --init model's own likelihood of each reply as the reward (untrained, a diagnostic): accuracy %.3f\n",
+                           likelihood.accuracy))
         for failure in test.accuracyByFailure.keys.sorted() {
-            Console.out(String(format: "  accuracy vs %-10@ %.3f\n", failure, test.accuracyByFailure[failure]!))
+            Console.out(String(format: "  accuracy vs %-10@ %.3f | likelihood %.3f\n", failure, test.accuracyByFailure[failure]!,
+                               likelihood.accuracyByFailure[failure] ?? .nan))
         }
         for family in test.accuracyByFamily.keys.sorted() {
-            Console.out(String(format: "  accuracy on %-10@ %.3f\n", family, test.accuracyByFamily[family]!))
+            Console.out(String(format: "  accuracy on %-10@ %.3f | likelihood %.3f\n", family, test.accuracyByFamily[family]!,
+                               likelihood.accuracyByFamily[family] ?? .nan))
         }
     }
 }

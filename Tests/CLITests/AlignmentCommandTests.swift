@@ -39,6 +39,7 @@ final class AlignmentCommandTests: XCTestCase {
         let rmResult = try run(["reward", "train", "--init", sft, "--data", data, "--out", rm, "--steps", "10", "--eval-every", "5",
                                 "--threads", "1"])
         XCTAssertTrue(rmResult.stdout.contains("held-out test pairs: accuracy"), rmResult.stdout)
+        XCTAssertTrue(rmResult.stdout.contains("own likelihood of each reply as the reward") && rmResult.stdout.contains("| likelihood "), rmResult.stdout)
         // The report says what the batches were drawn from: here only the written pairs.
         let rmReport = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: rm + "/reward_report.json"))) as? [String: Any]
         let writtenPairs = try String(contentsOfFile: data + "/pairs_train.jsonl", encoding: .utf8).split(separator: "\n").count
@@ -164,7 +165,9 @@ final class AlignmentCommandTests: XCTestCase {
             enum CodingKeys: String, CodingKey { case name, gold = "gold_score", sampledGold = "sampled_gold_score" }
         }
         struct Round: Decodable { var rewardTrainingPairs: Int }
-        struct Report: Decodable { var stages: [Stage]; var earlierRounds: [Round]; var rewardTrainingPairs: Int }
+        struct Metrics: Decodable { var count: Int }
+        struct Reward: Decodable { var test: Metrics }
+        struct Report: Decodable { var stages: [Stage]; var earlierRounds: [Round]; var rewardTrainingPairs: Int; var reward: Reward; var sftLikelihoodTest: Metrics }
         let diagnostic = "PPO, gold judge as reward (diagnostic)"
         let decoded = try JSONDecoder().decode(Report.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
         let stages = decoded.stages
@@ -178,6 +181,9 @@ final class AlignmentCommandTests: XCTestCase {
         XCTAssertGreaterThan(stages[1].gold, stages[0].gold + 0.05)
         XCTAssertTrue(stages.allSatisfy { (0...1).contains($0.sampledGold) }, "\(stages)")
         XCTAssertTrue(report.contains("| \(diagnostic) |") && report.contains("upper bound"), report)
+        // The SFT model's likelihood ranks the same test pairs as the reward model, side by side in the report.
+        XCTAssertEqual(decoded.sftLikelihoodTest.count, decoded.reward.test.count)
+        XCTAssertTrue(report.contains("| family | reward model | SFT likelihood |"), report)
 
         try assertError(["pipeline", "--quick", "--out", out], mentions: "not empty")
         // --report-only re-renders the same report from report.json; one from another version is refused in one line.

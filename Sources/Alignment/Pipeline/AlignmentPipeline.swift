@@ -34,6 +34,8 @@ public struct PipelineResult: Codable, Sendable {
     public var dpo: [DPOCurvePoint]
     /// The reward model choosing among the SFT model's samples on the held-out prompts.
     public var bestOfN: BestOfN.Result
+    /// The test pairs ranked by the SFT model's own likelihood (`LikelihoodRanking`); nil in reports written before it.
+    public var sftLikelihoodTest: PairwiseMetrics?
 }
 
 extension PipelineResult {
@@ -215,10 +217,11 @@ public final class AlignmentPipeline {
                                                maxNewTokens: config.evaluationMaxNewTokens, seed: config.ppo.seed)
             return (stages, bestOfN)
         }
+        let sftLikelihoodTest = try LikelihoodRanking.metrics(model: reference, encoder: encoder, pairs: pairsTest)
         return PipelineResult(config: config, stages: stages, timings: timings, pretraining: pretrainingCurve,
                               sft: sft, reward: reward, rewardTrainingPairs: preferencePairs.count, ppo: ppo, earlierRounds: earlierRounds,
                               ppoGoldReward: ppoGoldReward,
-                              dpo: dpo, bestOfN: bestOfN)
+                              dpo: dpo, bestOfN: bestOfN, sftLikelihoodTest: sftLikelihoodTest)
     }
 
     /// Trains the BPE tokenizer (with the chat markers) and pretrains the base model on `pretrain.txt`;

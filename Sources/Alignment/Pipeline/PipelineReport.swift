@@ -178,8 +178,22 @@ public enum PipelineReport {
             for round in rounds { md += row("\(round.round)", round.rewardTrainingPairs, round.rewardTest.accuracy, round.ppo) }
             md += row("\(rounds.count + 1) (final)", result.rewardTrainingPairs, test.accuracy, result.ppo) + "\n"
         }
-        md += "| rejected answer's failure | accuracy |\n|---|---|\n"
-        for (failure, accuracy) in test.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
+        if let likelihood = result.sftLikelihoodTest {
+            md += "Beside it, the SFT model's own log-likelihood of each reply as a reward with no training (a diagnostic): "
+            md += "accuracy \(f3(likelihood.accuracy)) on the same test pairs. Where it ranks better than the reward model, the "
+            md += "backbone knows the answer as a next-token prediction but the head, read at the last token, has not learnt to use it.\n\n"
+            for (label, trained, untrained) in [("rejected answer's failure", test.accuracyByFailure, likelihood.accuracyByFailure),
+                                                ("family", test.accuracyByFamily, likelihood.accuracyByFamily)] {
+                md += "| \(label) | reward model | SFT likelihood |\n|---|---:|---:|\n"
+                for (key, accuracy) in trained.sorted(by: { $0.key < $1.key }) {
+                    md += "| \(key) | \(f3(accuracy)) | \(untrained[key].map(f3) ?? "-") |\n"
+                }
+                md += "\n"
+            }
+        } else {
+            md += "| rejected answer's failure | accuracy |\n|---|---|\n"
+            for (failure, accuracy) in test.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
+        }
         md += "\n![reward model](plots/reward_model.svg)\n\n"
         md += "## PPO\n\n"
         if let last = result.ppo.logs.last {
