@@ -31,4 +31,24 @@ final class ShippedAssistantTests: XCTestCase {
         // A fresh SFT-less model would score near 0; the assistant answers in the right form.
         XCTAssertGreaterThan(report.meanScore, 0.3)
     }
+
+    /// The shipped report is what this version renders from the shipped report.json (as `minigpt pipeline
+    /// --report-only` does), plots included, so the numbers in it can be traced to the run's results. That
+    /// report.json predates `absentLetterShare`, so this also checks that older reports still load.
+    func testShippedReportIsRenderedFromItsReportJSON() throws {
+        let shipped = packageRoot() + "/Models/tiny-assistant/report"
+        let directory = TemporaryDirectory()
+        let run = directory.file("run")
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: shipped + "/report.json", toPath: run + "/report.json")
+        try PipelineReport.rewrite(directory: run)
+        XCTAssertEqual(try String(contentsOfFile: run + "/report.md", encoding: .utf8),
+                       try String(contentsOfFile: shipped + "/report.md", encoding: .utf8))
+        let plots = try FileManager.default.contentsOfDirectory(atPath: shipped + "/plots").sorted()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run + "/plots").sorted(), plots)
+        for plot in plots {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: run + "/plots/" + plot)),
+                           try Data(contentsOf: URL(fileURLWithPath: shipped + "/plots/" + plot)), plot)
+        }
+    }
 }
