@@ -95,11 +95,11 @@ struct RewardTrainCommand: ParsableCommand {
             }
             Console.status("\(policyPairs.count) pairs from the answers of \(1 + extraSamplers.count) sampled model(s), added to \(train.count) written pairs")
         }
-        // Before training changes the backbone: the --init model's own likelihood as an untrained reward (a diagnostic).
-        let likelihood = try LikelihoodRanking.metrics(model: backbone, encoder: encoder, pairs: testPairs)
         let model = try RewardModel(backbone: backbone)
         let trainer = try RewardTrainer(model: model, encoder: encoder, written: train, sampled: policyPairs, validation: validationPairs,
                                         test: testPairs, config: rewardConfig)
+        // Before training changes the backbone: the --init model's own likelihood as an untrained reward (a diagnostic).
+        let likelihood = try LikelihoodRanking.metrics(model: backbone, encoder: encoder, pairs: testPairs)
         let started = Date()
         let result = try trainer.run { point in
             let loss = point.trainLoss.map { String(format: "%.4f", $0) } ?? "-"

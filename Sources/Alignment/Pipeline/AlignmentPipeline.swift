@@ -204,7 +204,7 @@ public final class AlignmentPipeline {
             return curve
         }
 
-        let (stages, bestOfN) = try timed("evaluation") { () throws -> ([StageSummary], BestOfN.Result) in
+        let (stages, bestOfN, sftLikelihoodTest) = try timed("evaluation") { () throws -> ([StageSummary], BestOfN.Result, PairwiseMetrics) in
             let baseModel = try StageDirectory.load(base).model
             let diagnostic = goldRewardPolicy.map { [(Self.goldRewardStage, $0)] } ?? []
             let stages = try ([("base", baseModel), ("SFT", reference)] + earlierPolicies + [("PPO", policy), ("DPO", dpoPolicy)] + diagnostic)
@@ -215,9 +215,8 @@ public final class AlignmentPipeline {
             }
             let bestOfN = try BestOfN.evaluate(model: reference, reward: rewardModel, encoder: encoder, prompts: heldOut, n: config.bestOfN,
                                                maxNewTokens: config.evaluationMaxNewTokens, seed: config.ppo.seed)
-            return (stages, bestOfN)
+            return (stages, bestOfN, try LikelihoodRanking.metrics(model: reference, encoder: encoder, pairs: pairsTest))
         }
-        let sftLikelihoodTest = try LikelihoodRanking.metrics(model: reference, encoder: encoder, pairs: pairsTest)
         return PipelineResult(config: config, stages: stages, timings: timings, pretraining: pretrainingCurve,
                               sft: sft, reward: reward, rewardTrainingPairs: preferencePairs.count, ppo: ppo, earlierRounds: earlierRounds,
                               ppoGoldReward: ppoGoldReward,
