@@ -33,8 +33,8 @@ final class ShippedAssistantTests: XCTestCase {
     }
 
     /// The shipped report is what this version renders from the shipped report.json (as `minigpt pipeline
-    /// --report-only` does), plots included, so the numbers in it can be traced to the run's results. That
-    /// report.json predates `absentLetterShare`, so this also checks that older reports still load.
+    /// --report-only` does), plots included, so the numbers in it can be traced to the run's results, and a change
+    /// to the report's layout has to re-render the shipped report.
     func testShippedReportIsRenderedFromItsReportJSON() throws {
         let shipped = packageRoot() + "/Models/tiny-assistant/report"
         let directory = TemporaryDirectory()
