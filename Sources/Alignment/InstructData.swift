@@ -107,31 +107,6 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
     public init() {}
 }
 
-extension InstructDataConfig {
-    /// What runs used before `absentLetterShare` was a setting: their report.json lacks the key.
-    static let absentLetterShareBeforeItWasASetting = 0.2
-
-    /// Every key is required except `absentLetterShare`, so `minigpt pipeline --report-only` still reads the
-    /// reports of runs made before it existed (the shipped assistant's among them).
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        seed = try container.decode(UInt64.self, forKey: .seed)
-        sftTrain = try container.decode(Int.self, forKey: .sftTrain)
-        sftValidation = try container.decode(Int.self, forKey: .sftValidation)
-        pairsTrain = try container.decode(Int.self, forKey: .pairsTrain)
-        pairsValidation = try container.decode(Int.self, forKey: .pairsValidation)
-        pairsTest = try container.decode(Int.self, forKey: .pairsTest)
-        ppoPrompts = try container.decode(Int.self, forKey: .ppoPrompts)
-        heldOutPerFamily = try container.decode(Int.self, forKey: .heldOutPerFamily)
-        pretrainRepeats = try container.decode(Int.self, forKey: .pretrainRepeats)
-        pretrainRandomStrings = try container.decode(Int.self, forKey: .pretrainRandomStrings)
-        pretrainArithmetic = try container.decode(Int.self, forKey: .pretrainArithmetic)
-        ppoLetterStringShare = try container.decode(Double.self, forKey: .ppoLetterStringShare)
-        sentenceDemonstrationShare = try container.decode(Double.self, forKey: .sentenceDemonstrationShare)
-        absentLetterShare = try container.decodeIfPresent(Double.self, forKey: .absentLetterShare) ?? Self.absentLetterShareBeforeItWasASetting
-    }
-}
-
 /// Deterministic generator of the toy instruction data: one seed gives the same files byte for byte.
 /// Training files draw only training values (pairs, words, countries); `*_val`, `*_test` and `heldout_*` files draw
 /// only held-out values, so no held-out question occurs in any training file.

@@ -207,24 +207,6 @@ final class InstructDataTests: XCTestCase {
         return generator.pairs(count: 50, heldOut: false)
     }
 
-    /// A config written before `absentLetterShare` existed (run D's first report.json) reads it as 0.2; every other
-    /// key stays required, and a config round-trips through JSON.
-    func testDataConfigWithoutTheAbsentLetterShareReadsAsBeforeItWasASetting() throws {
-        var config = InstructDataConfig()
-        config.absentLetterShare = 0.5
-        config.seed = 7
-        let json = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(config)) as! [String: Any]
-        XCTAssertEqual(try JSONDecoder().decode(InstructDataConfig.self, from: JSONSerialization.data(withJSONObject: json)), config)
-        var old = json
-        old["absentLetterShare"] = nil
-        var expected = config
-        expected.absentLetterShare = 0.2
-        XCTAssertEqual(try JSONDecoder().decode(InstructDataConfig.self, from: JSONSerialization.data(withJSONObject: old)), expected)
-        var broken = json
-        broken["sentenceDemonstrationShare"] = nil
-        XCTAssertThrowsError(try JSONDecoder().decode(InstructDataConfig.self, from: JSONSerialization.data(withJSONObject: broken)))
-    }
-
     func testMalformedAndEmptyJSONLAreReportedByLine() throws {
         let directory = TemporaryDirectory()
         let good = #"{"family":"add","prompt":"What is 1 + 2?","response":"3"}"#
