@@ -27,6 +27,9 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "Seed of the generated instruction data.") var dataSeed: UInt64?
     @Option(help: "Rounds of reward model then PPO; every round after the first adds the previous PPO policy's answers, ranked by the judge, to the reward model's pairs (default: \(PipelineConfig.full.rewardRounds)).")
     var rewardRounds: Int?
+    @Option(help: "Transformer blocks of the pretrained base model (default: \(PipelineConfig.full.layers); not with --base).") var layers: Int?
+    @Option(help: "Attention heads per block of the pretrained base model (default: \(PipelineConfig.full.heads); not with --base).") var heads: Int?
+    @Option(help: "Width of the pretrained base model (default: \(PipelineConfig.full.width); not with --base).") var width: Int?
     @Flag(help: "Only rewrite report.md and the plots of the finished run in --out from its report.json.") var reportOnly = false
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -34,10 +37,18 @@ struct PipelineCommand: ParsableCommand {
         var config = quick ? PipelineConfig.quick : PipelineConfig.full
         if let dataSeed { config.data.seed = dataSeed }
         if let rewardRounds { config.rewardRounds = rewardRounds }
+        if let layers { config.layers = layers }
+        if let heads { config.heads = heads }
+        if let width { config.width = width }
         return config
     }
 
-    func validate() throws { try pipelineConfig.validate() }
+    func validate() throws {
+        if base != nil, layers != nil || heads != nil || width != nil {
+            throw ValidationError("--layers, --heads and --width size the base model the pipeline pretrains; with --base it keeps that model's size")
+        }
+        try pipelineConfig.validate()
+    }
 
     func run() throws {
         if reportOnly {
