@@ -14,38 +14,24 @@ Needs torch and safetensors (pip) and a release build of minigpt for tokenizing:
 """
 import collections
 import json
-import math
 import subprocess
 import sys
 
 import torch
 from safetensors.torch import load_file
 
+from minigpt_torch import final_hidden
+
 
 class SFTModel:
-    """GPT-2 forward pass over MiniGPT's safetensors names (weights stored [out, in], LM head tied to wte)."""
+    """An SFT model directory's weights and config, run through `minigpt_torch`."""
 
     def __init__(self, directory):
         self.w = load_file(directory + "/model.safetensors")
         self.config = json.load(open(directory + "/config.json"))
 
     def final_hidden(self, ids):
-        w, heads, width = self.w, self.config["heads"], self.config["width"]
-        tokens = torch.tensor(ids)
-        length = len(ids)
-        h = w["wte"][tokens] + w["wpe"][:length]
-        future = torch.triu(torch.ones(length, length, dtype=torch.bool), 1)
-        norm = lambda x, name: torch.nn.functional.layer_norm(x, (width,), w[name + ".weight"], w[name + ".bias"], 1e-5)
-        linear = lambda x, name: x @ w[name + ".weight"].T + w[name + ".bias"]
-        for layer in range(self.config["layers"]):
-            p = f"h.{layer}."
-            q, k, v = linear(norm(h, p + "ln_1"), p + "attn.c_attn").split(width, -1)
-            split = lambda x: x.view(length, heads, -1).transpose(0, 1)  # (heads, T, head width)
-            scores = (split(q) @ split(k).transpose(-1, -2)) / math.sqrt(width // heads)
-            mixed = (scores.masked_fill(future, -math.inf).softmax(-1) @ split(v)).transpose(0, 1).reshape(length, width)
-            h = h + linear(mixed, p + "attn.c_proj")
-            h = h + linear(torch.nn.functional.gelu(linear(norm(h, p + "ln_2"), p + "mlp.c_fc"), approximate="tanh"), p + "mlp.c_proj")
-        return norm(h, "ln_f")  # (T, width)
+        return final_hidden(self.w, self.config, [ids])[0][0]  # (T, C)
 
     def reply_log_likelihood(self, prompt_ids, reply_ids):
         log_probs = (self.final_hidden(prompt_ids + reply_ids) @ self.w["wte"].T).log_softmax(-1)

@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
+from minigpt_torch import final_hidden
+
 parser = argparse.ArgumentParser()
 parser.add_argument("run")
 parser.add_argument("--minigpt", default=".build/release/minigpt")
@@ -86,7 +88,7 @@ def exchange(prompt, reply):
 
 
 config = json.load(open(run + "/sft/config.json"))
-HEADS, WIDTH, LAYERS = config["heads"], config["width"], config["layers"]
+WIDTH = config["width"]
 torch.manual_seed(args.seed)
 random.seed(args.seed)
 weights = {k: torch.nn.Parameter(v.float().clone()) for k, v in load_file(run + "/sft/model.safetensors").items()}
@@ -95,26 +97,9 @@ head = torch.nn.Parameter(torch.zeros(WIDTH + 1))  # w (C) then b
 
 def forward(sequences):
     """Rewards (B) read at each sequence's last token, final hidden states (B, T, C) and the tokens (B, T)."""
-    b, t = len(sequences), max(map(len, sequences))
-    tokens = torch.zeros(b, t, dtype=torch.long)
-    for i, s in enumerate(sequences):
-        tokens[i, :len(s)] = torch.tensor(s)
-    w = weights
-    norm = lambda x, name: F.layer_norm(x, (WIDTH,), w[name + ".weight"], w[name + ".bias"], 1e-5)
-    linear = lambda x, name: x @ w[name + ".weight"].T + w[name + ".bias"]
-    split = lambda x: x.view(b, t, HEADS, -1).transpose(1, 2)  # (B, heads, T, head width)
-    future = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
-    h = w["wte"][tokens] + w["wpe"][:t]
-    for layer in range(LAYERS):
-        p = f"h.{layer}."
-        q, k, v = linear(norm(h, p + "ln_1"), p + "attn.c_attn").split(WIDTH, -1)
-        scores = split(q) @ split(k).transpose(-1, -2) / math.sqrt(WIDTH // HEADS)
-        mixed = (scores.masked_fill(future, -math.inf).softmax(-1) @ split(v)).transpose(1, 2).reshape(b, t, WIDTH)
-        h = h + linear(mixed, p + "attn.c_proj")
-        h = h + linear(F.gelu(linear(norm(h, p + "ln_2"), p + "mlp.c_fc"), approximate="tanh"), p + "mlp.c_proj")
-    h = norm(h, "ln_f")
+    hidden, tokens = final_hidden(weights, config, sequences)
     last = torch.tensor([len(s) - 1 for s in sequences])
-    return h[torch.arange(b), last] @ head[:WIDTH] + head[WIDTH], h, tokens
+    return hidden[torch.arange(len(sequences)), last] @ head[:WIDTH] + head[WIDTH], hidden, tokens
 
 
 def metrics(pairs):

@@ -148,10 +148,10 @@ final class AlignmentCommandTests: XCTestCase {
         // --quick's model is 2 blocks of 2 heads; the size options set the base model, which every later stage inherits.
         let result = try run(["pipeline", "--quick", "--layers", "3", "--heads", "4", "--out", out, "--threads", "1"])
         XCTAssertTrue(result.stdout.contains("| PPO |"), result.stdout)
+        struct Size: Decodable, Equatable { var layers: Int; var heads: Int }
         for stage in ["sft", "rm", "ppo", "dpo"] {
-            let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + stage + "/config.json"))) as! [String: Any]
-            XCTAssertEqual(config["layers"] as? Int, 3, stage)
-            XCTAssertEqual(config["heads"] as? Int, 4, stage)
+            let size = try JSONDecoder().decode(Size.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/" + stage + "/config.json")))
+            XCTAssertEqual(size, Size(layers: 3, heads: 4), stage)
         }
         for stage in ["base", "sft", "rm_round1", "ppo_round1", "rm", "ppo", "ppo_gold_reward"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + stage), stage)
@@ -193,7 +193,7 @@ final class AlignmentCommandTests: XCTestCase {
 
         try assertError(["pipeline", "--quick", "--out", out], mentions: "not empty")
         try assertError(["pipeline", "--out", directory.file("sized"), "--base", out + "/base", "--layers", "4"], mentions: "keeps that model's size")
-        try assertError(["pipeline", "--out", directory.file("sized"), "--width", "50", "--heads", "4"], mentions: "heads")
+        try assertError(["pipeline", "--out", directory.file("sized"), "--width", "50", "--heads", "4"], mentions: "not divisible by heads")
         // --report-only re-renders the same report from report.json; one from another version is refused in one line.
         try FileManager.default.removeItem(atPath: out + "/report.md")
         try run(["pipeline", "--out", out, "--report-only"])
