@@ -10,7 +10,9 @@ and how many of the test pairs whose rejected answer is another capital it ranks
 
 Variants: --lm W adds W x the next-token loss on the chosen replies (the SFT loss as a regulariser);
 --freeze-embeddings and --freeze-blocks K keep those weights at the SFT model's; --save FILE keeps the
-weights, and --soup FILE... scores the average of saved weights instead of training (weight averaging).
+weights, --soup FILE... scores the average of saved weights instead of training (weight averaging), and
+--ensemble FILE... ranks each pair by the mean of the saved models' rewards (an ensemble). A FILE not ending
+in .pt is read as a `minigpt reward train` output directory.
 
 Needs torch and safetensors (pip) and a release build of minigpt for tokenizing:
   python3 Benchmarks/alignment_reward_variants.py RUN_DIR --seed 1 [--lm 1] [--minigpt .build/release/minigpt]
@@ -37,6 +39,7 @@ parser.add_argument("--freeze-embeddings", action="store_true")
 parser.add_argument("--freeze-blocks", type=int, default=0)
 parser.add_argument("--save", default="")
 parser.add_argument("--soup", nargs="*", default=[])
+parser.add_argument("--ensemble", nargs="*", default=[])
 args = parser.parse_args()
 torch.set_num_threads(1)
 STEPS, BATCH, SAMPLED_SHARE, WARMUP, EVAL_EVERY = 600, 16, 0.3, 20, 100
@@ -102,36 +105,67 @@ def forward(sequences):
     return hidden[torch.arange(len(sequences)), last] @ head[:WIDTH] + head[WIDTH], hidden, tokens
 
 
-def metrics(pairs):
-    """Mean pairwise loss, accuracy, accuracy per family, and (right, total) on wrong-capital pairs."""
-    margins = []
+def margins(pairs):
+    """r(chosen) - r(rejected) of each pair, with the current weights."""
+    out = []
     with torch.no_grad():
         for start in range(0, len(pairs), 64):
             chunk = pairs[start:start + 64]
             r, _, _ = forward([exchange(p["prompt"], p["chosen"]) for p in chunk] +
                               [exchange(p["prompt"], p["rejected"]) for p in chunk])
-            margins += (r[:len(chunk)] - r[len(chunk):]).tolist()
+            out += (r[:len(chunk)] - r[len(chunk):]).tolist()
+    return out
+
+
+def metrics(pairs, pair_margins=None):
+    """Mean pairwise loss, accuracy, accuracy per family, and (right, total) on wrong-capital pairs."""
+    if pair_margins is None:
+        pair_margins = margins(pairs)
     families = collections.defaultdict(list)
-    for p, m in zip(pairs, margins):
+    for p, m in zip(pairs, pair_margins):
         families[p["family"]].append(m > 0)
-    capital = [m > 0 for p, m in zip(pairs, margins) if p["family"] == "capital" and p["failure"] == "wrong"]
-    loss = sum(F.softplus(torch.tensor(-m)).item() for m in margins) / len(margins)
-    return (loss, sum(m > 0 for m in margins) / len(margins),
+    capital = [m > 0 for p, m in zip(pairs, pair_margins) if p["family"] == "capital" and p["failure"] == "wrong"]
+    loss = sum(F.softplus(torch.tensor(-m)).item() for m in pair_margins) / len(pair_margins)
+    return (loss, sum(m > 0 for m in pair_margins) / len(pair_margins),
             {f: sum(v) / len(v) for f, v in sorted(families.items())}, (sum(capital), len(capital)))
 
 
-def report(label, validation_loss):
-    loss, accuracy, families, (right, total) = metrics(test)
+def report(label, validation_loss, test_margins=None):
+    loss, accuracy, families, (right, total) = metrics(test, test_margins)
     print(f"{label}: validation loss {validation_loss:.3f}, test accuracy {accuracy:.3f} (loss {loss:.3f}), "
           f"wrong capital {right}/{total} | " + " ".join(f"{f} {a:.2f}" for f, a in families.items()), flush=True)
 
 
-if args.soup:
-    states = [torch.load(path) for path in args.soup]
+def saved(path):
+    """Weights saved by --save, or those of a `minigpt reward train` output directory."""
+    if path.endswith(".pt"):
+        return torch.load(path)
+    reward_head = load_file(path + "/reward_head.safetensors")
+    return {"weights": {k: v.float() for k, v in load_file(path + "/model.safetensors").items()},
+            "head": torch.cat([reward_head["reward_head.weight"].float().reshape(-1), reward_head["reward_head.bias"].float()])}
+
+
+def use(state):
     with torch.no_grad():
         for name in weights:
-            weights[name].copy_(sum(s["weights"][name] for s in states) / len(states))
-        head.copy_(sum(s["head"] for s in states) / len(states))
+            weights[name].copy_(state["weights"][name])
+        head.copy_(state["head"])
+
+
+if args.ensemble:
+    # An ensemble: each pair ranked by the mean of the saved models' rewards (so by the mean of their margins).
+    validation_margins, test_margins = [0.0] * len(validation), [0.0] * len(test)
+    for path in args.ensemble:
+        use(saved(path))
+        validation_margins = [a + b / len(args.ensemble) for a, b in zip(validation_margins, margins(validation))]
+        test_margins = [a + b / len(args.ensemble) for a, b in zip(test_margins, margins(test))]
+    report(f"ensemble of {len(args.ensemble)}", metrics(validation, validation_margins)[0], test_margins)
+    raise SystemExit
+
+if args.soup:
+    states = [saved(path) for path in args.soup]
+    use({"weights": {name: sum(s["weights"][name] for s in states) / len(states) for name in weights},
+         "head": sum(s["head"] for s in states) / len(states)})
     report(f"average of {len(states)}", metrics(validation)[0])
     raise SystemExit
 
