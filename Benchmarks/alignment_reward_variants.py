@@ -201,11 +201,9 @@ for step in range(STEPS):
     if (step + 1) % EVAL_EVERY == 0:
         validation_loss = metrics(validation)[0]
         if validation_loss < best[0]:
-            best = (validation_loss, step + 1, ({k: v.detach().clone() for k, v in weights.items()}, head.detach().clone()))
-with torch.no_grad():
-    for name, value in best[2][0].items():
-        weights[name].copy_(value)
-    head.copy_(best[2][1])
+            best = (validation_loss, step + 1,
+                    {"weights": {k: v.detach().clone() for k, v in weights.items()}, "head": head.detach().clone()})
+use(best[2])
 if args.save:
-    torch.save({"weights": {k: v.detach() for k, v in weights.items()}, "head": head.detach()}, args.save)
+    torch.save(best[2], args.save)
 report(f"seed {args.seed}, step {best[1]}", best[0])
