@@ -72,5 +72,6 @@ struct PipelineCommand: ParsableCommand {
         try PipelineReport.write(result, to: out)
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); report in \(out)/report.md")
         Console.out(AlignmentReport.comparisonTable(result.stages))
+        Console.out(AlignmentBars.table(AlignmentBars.evaluate(result)))
     }
 }

@@ -148,6 +148,8 @@ final class AlignmentCommandTests: XCTestCase {
         // --quick's model is 2 blocks of 2 heads; the size options set the base model, which every later stage inherits.
         let result = try run(["pipeline", "--quick", "--layers", "3", "--heads", "4", "--out", out, "--threads", "1"])
         XCTAssertTrue(result.stdout.contains("| PPO |"), result.stdout)
+        // The bars are printed after the table and open the report's verdict section.
+        XCTAssertTrue(result.stdout.contains("| bar | required | this run | met |") && result.stdout.contains("| pipeline time |"), result.stdout)
         struct Size: Decodable, Equatable { var layers: Int; var heads: Int }
         for stage in ["sft", "rm", "ppo", "dpo"] {
             let size = try JSONDecoder().decode(Size.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/" + stage + "/config.json")))
@@ -158,6 +160,7 @@ final class AlignmentCommandTests: XCTestCase {
         }
         let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
         XCTAssertTrue(report.contains("| base |") && report.contains("| SFT |") && report.contains("| PPO |"), report)
+        XCTAssertTrue(report.contains("## Bars") && report.contains("| reward model | held-out pairwise accuracy at least 0.90 |"), report)
         let plots = try FileManager.default.contentsOfDirectory(atPath: out + "/plots").filter { $0.hasSuffix(".svg") }
         XCTAssertGreaterThanOrEqual(plots.count, 5)
         for plot in plots {

@@ -91,15 +91,18 @@ public enum PipelineReport {
     /// Rewrites the report of the run in `directory` from its `report.json` (after a change to the report's
     /// layout; nothing is retrained).
     public static func rewrite(directory: String) throws {
+        try write(try read(directory: directory), to: directory)
+    }
+
+    /// The results of the finished run in `directory`, from its `report.json`.
+    public static func read(directory: String) throws -> PipelineResult {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        let result: PipelineResult
         do {
-            result = try decoder.decode(PipelineResult.self, from: try AtomicFile.read(directory + "/report.json"))
+            return try decoder.decode(PipelineResult.self, from: try AtomicFile.read(directory + "/report.json"))
         } catch is DecodingError {
             throw AlignmentError.mismatch("\(directory)/report.json does not match this version's report (an older run?); rerun the pipeline")
         }
-        try write(result, to: directory)
     }
 
     /// Held-out gold score of a PPO run: before the first iteration, then wherever it was measured.
@@ -142,6 +145,11 @@ public enum PipelineReport {
                 md += goldRewardParagraph(sft: sft, ppo: ppo, diagnostic: diagnostic, config: config)
             }
         }
+        md += "## Bars\n\n"
+        md += "The targets this pipeline is held to, judged from this run (a `--quick` run is sized to show that the stages run, "
+        md += "not to meet them).\n\n"
+        md += AlignmentBars.table(AlignmentBars.evaluate(result)) + "\n"
+        md += AlignmentBars.ppoShortfall(result) ?? ""
         md += "## Time\n\n| stage | seconds |\n|---|---|\n"
         for timing in result.timings { md += "| \(timing.stage) | \(String(format: "%.1f", timing.seconds)) |\n" }
         md += String(format: "| total | %.1f |\n\n", result.timings.reduce(0) { $0 + $1.seconds })
