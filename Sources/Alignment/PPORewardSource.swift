@@ -14,16 +14,23 @@ public enum PPORewardSource {
     }
 
     /// Scores of (prompt, response text) exchanges; the reward model reads them `batchSize` at a time.
-    func scores(prompts: [String], responses: [String], encoder: ChatEncoder, batchSize: Int) throws -> [Double] {
+    /// `sampled[i]` is exchange i as it was sampled: the prompt's tokens, the reply's tokens and the closing
+    /// `<|end|>`. The reward model reads the reply as text, encoded the way its training pairs were; but
+    /// rollouts are sampled unmodified, and a chat marker inside a reply is spelled out as ordinary text there
+    /// (user text cannot fake a marker), which can outgrow the context. Such an exchange is scored as sampled.
+    func scores(prompts: [String], responses: [String], sampled: [[Int]], encoder: ChatEncoder, batchSize: Int) throws -> [Double] {
         switch self {
         case .goldJudge(let scale):
             return zip(prompts, responses).map { GoldJudge.score(prompt: $0, response: $1) * scale }
         case .model(let reward):
-            let pad = Int32(encoder.template.endOfTextID)
+            let pad = Int32(encoder.template.endOfTextID), context = reward.backbone.config.contextLength
             var result: [Double] = []
             for start in stride(from: 0, to: prompts.count, by: batchSize) {
                 let end = min(start + batchSize, prompts.count)
-                let sequences = try (start..<end).map { try encoder.exchange(prompt: prompts[$0], response: responses[$0]).map(Int32.init) }
+                let sequences = try (start..<end).map { i in
+                    let text = try encoder.exchange(prompt: prompts[i], response: responses[i])
+                    return (text.count <= context ? text : sampled[i]).map(Int32.init)
+                }
                 result += try reward.scores(sequences, pad: pad).map(Double.init)
             }
             return result

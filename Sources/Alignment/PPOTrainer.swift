@@ -58,8 +58,9 @@ public final class PPOTrainer {
         self.heldOut = heldOut
         encodedPrompts = try prompts.map { try encoder.prompt($0.prompt) }
         for prompt in encodedPrompts {
-            try encoder.checkFits(prompt.count + config.maxNewTokens, contextLength: policy.config.contextLength,
-                                  what: "a PPO prompt plus --max-new-tokens")
+            // + 1: a reply cut at the token limit is closed with <|end|> for the reward model.
+            try encoder.checkFits(prompt.count + config.maxNewTokens + 1, contextLength: policy.config.contextLength,
+                                  what: "a PPO prompt plus --max-new-tokens and the closing <|end|>")
         }
         valueHead = try ValueHead(width: policy.config.width)
         klController = AdaptiveKLController(beta: config.initialKLCoefficient, target: config.klTarget, horizon: config.klHorizon)
@@ -111,8 +112,12 @@ public final class PPOTrainer {
         let promptTokens = drawn.map { encodedPrompts[$0] }
         let results = try sampleResponses(promptTokens)
         let texts = results.map { String(decoding: $0.text, as: UTF8.self) }
-        let rewardScores = try reward.scores(prompts: drawn.map { prompts[$0].prompt }, responses: texts, encoder: encoder,
-                                             batchSize: config.minibatchSize)
+        let endID = encoder.template.endID
+        let sampled = zip(promptTokens, results).map { prompt, result in
+            prompt + result.tokens + (result.tokens.last == endID ? [] : [endID])
+        }
+        let rewardScores = try reward.scores(prompts: drawn.map { prompts[$0].prompt }, responses: texts, sampled: sampled,
+                                             encoder: encoder, batchSize: config.minibatchSize)
 
         // Old log-probabilities, values and entropies of the policy; the reference's log-probabilities.
         var rollouts: [Rollout] = [], klPerResponse: [Double] = [], entropies: [Double] = []

@@ -94,7 +94,11 @@ final class PPOTrainerTests: XCTestCase {
 
     /// A frozen reward model with a random head scores replies by some fixed function of their text; PPO
     /// must raise that score. The first iteration's KL is exactly 0 (the policy starts as the reference),
-    /// and the KL grows as the policy moves.
+    /// and the KL grows as the policy moves. The rollouts' mean reward is noisy from one iteration to the next
+    /// (a standard deviation of about 0.5-1 here), so the test compares the means of the first and last 20
+    /// iterations and asks for a rise of more than three standard errors of their difference. The earlier form
+    /// (16 rollouts, 5-iteration windows) passed on one machine's BLAS kernels and failed on another's: the
+    /// rise it looked for was inside that noise.
     func testPPORaisesTheRewardOfItsRolloutsAndStartsAtZeroKL() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
@@ -103,25 +107,30 @@ final class PPOTrainerTests: XCTestCase {
         let reference = try tinyGPT(vocabulary: v, seed: 3)
         let reward = try RewardModel(backbone: try tinyGPT(vocabulary: v, seed: 4), head: FloatBuffer(randomValues(17, scale: 2, seed: 5)))
         var config = PPOConfig()
-        config.iterations = 100
-        config.rollouts = 16
-        config.minibatchSize = 8
+        config.iterations = 150
+        config.rollouts = 32
+        config.minibatchSize = 16
         config.learningRate = 3e-3
         config.maxNewTokens = 4
         config.initialKLCoefficient = 0.01
         config.klTarget = 100
         config.klHorizon = 10_000
-        config.goldEvery = 100
+        config.goldEvery = 150
         let records = prompts()
         let trainer = try PPOTrainer(policy: policy, reference: reference, reward: .model(reward), encoder: encoder,
                                      prompts: records, heldOut: Array(records.prefix(2)), config: config)
         let logs = try trainer.run(goldMaxNewTokens: 4).logs
-        XCTAssertEqual(logs.count, 100)
+        XCTAssertEqual(logs.count, 150)
         XCTAssertEqual(logs[0].kl, 0, "the policy starts equal to the reference")
-        let early = logs.prefix(5).map(\.rewardScore).reduce(0, +) / 5
-        let late = logs.suffix(5).map(\.rewardScore).reduce(0, +) / 5
-        XCTAssertGreaterThan(late, early + 0.5, "reward: first iterations \(early), last \(late)")
-        XCTAssertGreaterThan(logs.suffix(5).map(\.kl).reduce(0, +) / 5, 0.05)
+        func meanAndVariance(_ values: [Double]) -> (mean: Double, variance: Double) {
+            let mean = values.reduce(0, +) / Double(values.count)
+            return (mean, values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1))
+        }
+        let early = meanAndVariance(logs.prefix(20).map(\.rewardScore)), late = meanAndVariance(logs.suffix(20).map(\.rewardScore))
+        let standardError = ((early.variance + late.variance) / 20).squareRoot()
+        XCTAssertGreaterThan(late.mean - early.mean, max(0.5, 3 * standardError),
+                             "reward: first 20 iterations \(early), last 20 \(late)")
+        XCTAssertGreaterThan(logs.suffix(20).map(\.kl).reduce(0, +) / 20, 0.05)
         XCTAssertNotNil(logs.last?.gold)
     }
 
@@ -148,6 +157,40 @@ final class PPOTrainerTests: XCTestCase {
         for scale in [0, -1, Double.nan] {
             XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: reference, reward: .goldJudge(scale: scale), encoder: encoder,
                                                 prompts: records, heldOut: records, config: config))
+        }
+    }
+
+    /// Rollouts are sampled unmodified, so a policy may emit a chat marker inside its reply. Decoded to text and
+    /// encoded again as ordinary text (user text cannot fake a marker), 12 `<|user|>` markers are far longer than
+    /// the 12 tokens sampled: the reward model must still score every rollout instead of stopping the run with a
+    /// context-length error. A prompt that leaves no room for the reply's closing `<|end|>` is refused up front.
+    func testRolloutsWhoseTextEncodesLongerThanTheContextAreScored() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let user = encoder.template.userID
+        XCTAssertGreaterThan(try encoder.exchange(prompt: "What is 3 + 5?", response: String(repeating: "<|user|>", count: 12)).count, 64)
+        let policy = try modelSampling(only: [user], vocabulary: tokenizer.vocabularySize)
+        let reference = try modelSampling(only: [user], vocabulary: tokenizer.vocabularySize)
+        let reward = try RewardModel(backbone: try tinyGPT(vocabulary: tokenizer.vocabularySize, seed: 4),
+                                     head: FloatBuffer(randomValues(17, scale: 2, seed: 5)))
+        let records = [PromptRecord(family: .add, prompt: "What is 3 + 5?", answer: "8")]
+        var config = PPOConfig()
+        config.rollouts = 4
+        config.minibatchSize = 4
+        config.maxNewTokens = 12
+        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: .model(reward), encoder: encoder,
+                                     prompts: records, heldOut: records, config: config)
+        let log = try trainer.iteration(0)
+        XCTAssertEqual(log.responseLength, 12)
+        // Scored on the sampled tokens: the prompt, the 12 markers and the closing <|end|>.
+        let sequence = (try encoder.prompt(records[0].prompt) + Array(repeating: user, count: 12) + [encoder.template.endID]).map(Int32.init)
+        XCTAssertEqual(log.rewardScore, Double(try reward.scores([sequence], pad: Int32(encoder.template.endOfTextID))[0]), accuracy: 1e-4)
+
+        let promptLength = try encoder.prompt(records[0].prompt).count
+        config.maxNewTokens = 64 - promptLength
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: reference, reward: .model(reward), encoder: encoder,
+                                            prompts: records, heldOut: records, config: config)) { error in
+            XCTAssertTrue("\(error)".contains("closing <|end|>"), "\(error)")
         }
     }
 
