@@ -35,21 +35,27 @@ public enum AlignmentBars {
         var bars = [AlignmentBar(name: "reward model", required: String(format: "held-out pairwise accuracy at least %.2f", rewardAccuracy),
                                  measured: String(format: "%.3f on %d test pairs", accuracy, result.reward.test.count),
                                  met: accuracy >= rewardAccuracy)]
-        let base = stage("base", in: result), sft = stage("SFT", in: result), ppo = stage("PPO", in: result)
+        let base = stage("base", in: result), sft = stage("SFT", in: result)
         let sftGain = base.flatMap { base in sft.map { gain($0, over: base) } }
         bars.append(AlignmentBar(name: "SFT over base", required: String(format: "at least %+.0f gold points", sftGainPoints),
                                  measured: sftGain.map { String(format: "%+.1f", $0) } ?? "-",
                                  met: (sftGain ?? -.infinity) >= sftGainPoints))
-        let ppoGain = sft.flatMap { sft in ppo.map { gain($0, over: sft) } }
-        let kl = ppo?.klToSFT ?? .nan, target = result.config.ppo.klTarget
-        bars.append(AlignmentBar(name: "PPO over SFT",
-                                 required: String(format: "at least %+.0f gold points, held-out KL to SFT under %.2f", ppoGainPoints, target),
-                                 measured: ppoGain.map { String(format: "%+.1f, KL %.3f", $0, kl) } ?? "-",
-                                 met: (ppoGain ?? -.infinity) >= ppoGainPoints && kl < target))
+        bars.append(ppoBar(result))
         let seconds = result.timings.reduce(0) { $0 + $1.seconds }
         bars.append(AlignmentBar(name: "pipeline time", required: String(format: "at most %.0f minutes", pipelineSeconds / 60),
                                  measured: String(format: "%.1f minutes", seconds / 60), met: seconds <= pipelineSeconds))
         return bars
+    }
+
+    /// PPO at least `ppoGainPoints` over SFT with its held-out KL to SFT under the run's KL target.
+    static func ppoBar(_ result: PipelineResult) -> AlignmentBar {
+        let sft = stage("SFT", in: result), ppo = stage("PPO", in: result)
+        let ppoGain = sft.flatMap { sft in ppo.map { gain($0, over: sft) } }
+        let kl = ppo?.klToSFT ?? .nan, target = result.config.ppo.klTarget
+        return AlignmentBar(name: "PPO over SFT",
+                            required: String(format: "at least %+.0f gold points, held-out KL to SFT under %.2f", ppoGainPoints, target),
+                            measured: ppoGain.map { String(format: "%+.1f, KL %.3f", $0, kl) } ?? "-",
+                            met: (ppoGain ?? -.infinity) >= ppoGainPoints && kl < target)
     }
 
     /// | bar | required | this run | met |
@@ -66,7 +72,7 @@ public enum AlignmentBars {
     /// reward model's best-of-N pick. nil when the PPO bar is met or there is no PPO run to read.
     public static func ppoShortfall(_ result: PipelineResult) -> String? {
         guard let sft = stage("SFT", in: result), let ppo = stage("PPO", in: result), let last = result.ppo.logs.last,
-              !evaluate(result).contains(where: { $0.name == "PPO over SFT" && $0.met }) else { return nil }
+              !ppoBar(result).met else { return nil }
         let logs = result.ppo.logs, target = result.config.ppo.klTarget
         var reasons = [String(format: "PPO gains %+.1f held-out gold points over SFT (bar %+.0f) at a held-out KL of %.3f (target %.2f).",
                               gain(ppo, over: sft), ppoGainPoints, ppo.klToSFT ?? .nan, target)]
