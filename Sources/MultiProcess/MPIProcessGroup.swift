@@ -99,6 +99,13 @@ public final class MPIProcessGroup: ProcessGroup {
         exit(code)
     }
 
+    /// For an error every rank found together (they disagree): the others wait while rank 0 reports it and
+    /// aborts the job, so that the user reads it once.
+    public func leaveErrorToRoot() {
+        MPI_Barrier(minigpt_mpi_comm_world())
+        exit(1)
+    }
+
     private static func check(_ call: String, _ code: Int32) throws {
         guard code == MPI_SUCCESS else { throw MultiProcessError.mpiCallFailed(call: call, code: code) }
     }

@@ -86,6 +86,7 @@ struct TrainCommand: ParsableCommand {
                 mpi.finish()
                 throw code
             } catch {
+                if case TrainingError.processesDisagree = error, !mpi.isRoot { mpi.leaveErrorToRoot() }
                 Console.status("Error (rank \(mpi.rank) of \(mpi.size)): \(MiniGPT.message(for: error))")
                 mpi.abort(code: 1)
             }
