@@ -172,7 +172,8 @@ public final class Trainer {
         var lossSum: Float = 0
         for _ in 0..<accumulation {
             let batch = TrainingData.randomBatch(from: data.train, batch: b, time: t, generator: &generator)
-            lossSum += try shardedLoss(batch, batch: b, replicas: replicas, backwardScale: 1 / Float(accumulation))
+            // Summed over processes per micro-batch, so that the losses add up in the order one process adds them.
+            lossSum += try processes.sum(shardedLoss(batch, batch: b, replicas: replicas, backwardScale: 1 / Float(accumulation)))
         }
         let total = model.gradients.pointer
         ComputeThreads.parallelRanges(model.gradients.count, worthSplitting: replicas.count > 1 && model.gradients.count >= 1 << 20) { range in
@@ -181,7 +182,7 @@ public final class Trainer {
             }
         }
         try processes.sum(total, count: model.gradients.count)
-        let loss = try processes.sum(lossSum) / Float(accumulation)
+        let loss = lossSum / Float(accumulation)
         guard loss.isFinite else { return try nonFiniteStep(loss: loss, gradientNorm: nil) }
         afterBackward?(model.gradients, step + 1)
         let norm = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip)
@@ -202,9 +203,9 @@ public final class Trainer {
         var total: Float = 0
         for _ in 0..<config.evalBatches {
             let batch = TrainingData.randomBatch(from: data.validation, batch: config.batchSize, time: t, generator: &evalGenerator)
-            total += try shardedLoss(batch, batch: config.batchSize, replicas: replicas, backwardScale: nil)
+            total += try processes.sum(shardedLoss(batch, batch: config.batchSize, replicas: replicas, backwardScale: nil))
         }
-        return try processes.sum(total) / Float(config.evalBatches)
+        return total / Float(config.evalBatches)
     }
 
     /// Data parallelism inside one process: this process's rows of the batch are split over the replicas,

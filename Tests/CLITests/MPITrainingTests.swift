@@ -7,7 +7,8 @@ import XCTest
 /// MINIGPT_MPI_BINARY names (.ci/run builds it); skipped when it is not given.
 final class MPITrainingTests: XCTestCase {
     var binary = ""
-    let shape = ["--layers", "2", "--heads", "2", "--width", "32", "--context", "32", "--batch", "4", "--eval-batches", "2"]
+    let shape = ["--layers", "2", "--heads", "2", "--width", "32", "--context", "32", "--batch", "4", "--eval-batches", "3",
+                 "--grad-accum", "2"]
 
     override func setUpWithError() throws {
         guard let path = ProcessInfo.processInfo.environment["MINIGPT_MPI_BINARY"], !path.isEmpty else {
