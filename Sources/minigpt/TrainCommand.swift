@@ -77,24 +77,7 @@ struct TrainCommand: ParsableCommand {
 
     /// Under `mpirun -np N` every rank runs this command; an error on any rank ends the whole job.
     func run() throws {
-        let processes = try MPILaunch.processGroup()
-        #if MPI
-        if let mpi = processes as? MPIProcessGroup {
-            do {
-                try train(processes: mpi)
-            } catch let code as ExitCode {
-                mpi.finish()
-                throw code
-            } catch {
-                if case TrainingError.processesDisagree = error, !mpi.isRoot { mpi.leaveErrorToRoot() }
-                Console.status("Error (rank \(mpi.rank) of \(mpi.size)): \(MiniGPT.message(for: error))")
-                mpi.abort(code: 1)
-            }
-            mpi.finish()
-            return
-        }
-        #endif
-        try train(processes: processes)
+        try runAsRanks { try train(processes: $0) }
     }
 
     private func train(processes: any ProcessGroup) throws {
