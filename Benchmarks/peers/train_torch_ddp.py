@@ -8,11 +8,9 @@ Exits 3 if torch is missing.
 """
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
-import time
 
 try:
     import torch
@@ -23,7 +21,7 @@ except ImportError:
     sys.exit(3)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_torch import GPT, SHAPES  # noqa: E402
+from train_torch import GPT, SHAPES, timed_steps  # noqa: E402
 
 
 def worker(rank, args, port):
@@ -47,18 +45,7 @@ def worker(rank, args, port):
         optimizer.step()
         return loss.item()
 
-    first = step()
-    if not abs(first - math.log(vocab)) < 0.2:
-        print(f"validation failed: initial loss {first}, expected about {math.log(vocab)}", file=sys.stderr)
-        sys.exit(1)
-    for _ in range(args.warmup):
-        step()
-    samples = []
-    for _ in range(args.repeats):
-        dist.barrier()
-        start = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - start) * 1000)
+    samples = timed_steps(step, vocab, args.warmup, args.repeats, before_each=dist.barrier)
     if rank == 0:
         median = statistics.median(samples)
         print(json.dumps({"peer": "pytorch-ddp-gloo", "torch": torch.__version__, "shape": args.shape,

@@ -102,6 +102,18 @@ final class ProcessGroupTests: XCTestCase {
         return results.values
     }
 
+    /// Trains the same run on two thread-simulated ranks; each returns its reports and final weights.
+    func trainOnTwoRanks(directories: [TemporaryDirectory]) -> [Result<([StepReport], [Float]), Error>] {
+        let ranks = ThreadRanks(size: 2)
+        let corpus = self.corpus
+        return onRanks(2) { rank in
+            let trainer = try self.makeTrainer(corpus: corpus, directory: directories[rank].path, processes: ranks.group(rank: rank))
+            var reports: [StepReport] = []
+            try trainer.run { reports.append($0) }
+            return (reports, trainer.model.parameters.array)
+        }
+    }
+
     /// Two ranks of one thread each give the losses, gradient norms and weights of one process whose two
     /// threads take the same halves of each batch, bit for bit; rank 1 writes nothing.
     func testTwoRanksReproduceOneProcessWithTwoThreads() throws {
@@ -113,14 +125,7 @@ final class ProcessGroupTests: XCTestCase {
 
         try ComputeThreads.set(1)
         let directories = [TemporaryDirectory(), TemporaryDirectory()]
-        let ranks = ThreadRanks(size: 2)
-        let corpus = self.corpus
-        let runs = onRanks(2) { rank -> ([StepReport], [Float]) in
-            let trainer = try self.makeTrainer(corpus: corpus, directory: directories[rank].path, processes: ranks.group(rank: rank))
-            var reports: [StepReport] = []
-            try trainer.run { reports.append($0) }
-            return (reports, trainer.model.parameters.array)
-        }
+        let runs = trainOnTwoRanks(directories: directories)
         let root = try runs[0].get(), other = try runs[1].get()
         XCTAssertEqual(root.0.map(\.trainLoss), expected.map(\.trainLoss))
         XCTAssertEqual(root.0.map(\.validationLoss), expected.map(\.validationLoss))
@@ -141,16 +146,7 @@ final class ProcessGroupTests: XCTestCase {
         let reference = try makeTrainer(corpus: corpus, directory: single.path, processes: SingleProcess())
         var expected: [StepReport] = []
         try reference.run { expected.append($0) }
-        let directories = [TemporaryDirectory(), TemporaryDirectory()]
-        let ranks = ThreadRanks(size: 2)
-        let corpus = self.corpus
-        let runs = onRanks(2) { rank -> [StepReport] in
-            let trainer = try self.makeTrainer(corpus: corpus, directory: directories[rank].path, processes: ranks.group(rank: rank))
-            var reports: [StepReport] = []
-            try trainer.run { reports.append($0) }
-            return reports
-        }
-        let reports = try runs[0].get()
+        let reports = try trainOnTwoRanks(directories: [TemporaryDirectory(), TemporaryDirectory()])[0].get().0
         assertClose(reports.map(\.trainLoss), expected.map(\.trainLoss), absolute: 0, relative: 2e-5)
     }
 
