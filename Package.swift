@@ -10,6 +10,11 @@ let package = Package(
     products: [
         .executable(name: "minigpt", targets: ["minigpt"]),
     ],
+    // `swift build --traits MPI` links Open MPI so that `mpirun -np N minigpt train` trains on N ranks;
+    // the default build needs no MPI.
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training across processes and machines with Open MPI (libopenmpi-dev)."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
@@ -19,11 +24,19 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(name: "Core", dependencies: ["CBLAS"], swiftSettings: nativeCPU),
         .target(name: "Tokenizers", dependencies: ["Core"], swiftSettings: nativeCPU),
         .target(name: "Model", dependencies: ["Core", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Training", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
+        .target(name: "MultiProcess",
+                dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+                swiftSettings: nativeCPU),
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
         .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
@@ -33,6 +46,7 @@ let package = Package(
             name: "minigpt",
             dependencies: [
                 "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking", "Interop", "Alignment",
+                "MultiProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU

@@ -70,6 +70,24 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
 
 
+def timed_steps(step, vocab, warmup, repeats, before_each=lambda: None):
+    """Validates the first step (a fresh model's loss is near ln(vocab), as ours), warms up, then returns
+    the milliseconds of `repeats` steps."""
+    first = step()
+    if not abs(first - math.log(vocab)) < 0.2:
+        print(f"validation failed: initial loss {first}, expected about {math.log(vocab)}", file=sys.stderr)
+        sys.exit(1)
+    for _ in range(warmup):
+        step()
+    samples = []
+    for _ in range(repeats):
+        before_each()
+        start = time.perf_counter()
+        step()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--shape", choices=SHAPES, default="S")
@@ -95,17 +113,7 @@ def main():
         optimizer.step()
         return loss.item()
 
-    first = step()  # validation, as ours: a fresh model's loss is near ln(vocab)
-    if not abs(first - math.log(vocab)) < 0.2:
-        print(f"validation failed: initial loss {first}, expected about {math.log(vocab)}", file=sys.stderr)
-        sys.exit(1)
-    for _ in range(args.warmup):
-        step()
-    samples = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - start) * 1000)
+    samples = timed_steps(step, vocab, args.warmup, args.repeats)
     median = statistics.median(samples)
     print(json.dumps({"peer": "pytorch-compile" if args.compile else "pytorch-eager", "torch": torch.__version__,
                       "shape": args.shape, "threads": args.threads, "ms_median": median, "ms_min": min(samples),

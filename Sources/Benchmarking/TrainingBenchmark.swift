@@ -20,6 +20,8 @@ public struct TrainingShape: Codable, Sendable {
 
 public struct TrainingBenchmarkResult: Codable, Sendable {
     public var shape: String
+    /// Processes (MPI ranks) sharing each batch, each with `threads` threads.
+    public var processes: Int
     public var threads: Int
     public var tokensPerStep: Int
     public var milliseconds: Measurement
@@ -35,8 +37,11 @@ public struct TrainingBenchmarkResult: Codable, Sendable {
 
 public enum TrainingBenchmark {
     /// Validates (the first step's loss is near ln V, as for any freshly initialised model), warms up,
-    /// then times `repeats` optimizer steps on random tokens.
-    public static func run(shape: TrainingShape, threads: Int, warmup: Int, repeats: Int) throws -> TrainingBenchmarkResult {
+    /// then times `repeats` optimizer steps on random tokens. With several `processes` each times its own
+    /// steps, which end together at the gradient sum; the peak is measured for all of their threads, as
+    /// if they shared this machine.
+    public static func run(shape: TrainingShape, threads: Int, warmup: Int, repeats: Int,
+                           processes: any ProcessGroup = SingleProcess()) throws -> TrainingBenchmarkResult {
         try ComputeThreads.set(threads)
         let v = shape.model.vocabularySize
         let tokenizer = try CharTokenizer(characters: (0..<v).compactMap { Unicode.Scalar(0x100 + $0) })
@@ -48,7 +53,7 @@ public enum TrainingBenchmark {
         config.warmupSteps = 1
         let data = try TrainingData(tokens: tokens, validationFraction: 0.1, contextLength: shape.model.contextLength)
         let trainer = try Trainer(modelConfig: shape.model, tokenizer: tokenizer, data: data, config: config,
-                                  runDirectory: NSTemporaryDirectory() + "minigpt-bench-unused")
+                                  runDirectory: NSTemporaryDirectory() + "minigpt-bench-unused", processes: processes)
         let first = try trainer.trainStep()
         let expected = Float(log(Double(v)))
         guard first.loss.isFinite, abs(first.loss - expected) < 0.2 else {
@@ -61,9 +66,11 @@ public enum TrainingBenchmark {
         let tokensPerStep = trainer.tokensPerStep
         let seconds = measurement.median / 1000
         let achieved = shape.model.trainingFLOPsPerToken * Double(tokensPerStep) / seconds
-        return TrainingBenchmarkResult(shape: shape.name, threads: threads, tokensPerStep: tokensPerStep, milliseconds: measurement,
-                                       tokensPerSecond: Double(tokensPerStep) / seconds,
-                                       gflops: achieved / 1e9, mfu: achieved / MachinePeak.measureFLOPS(threads: threads),
+        // Only rank 0 reports, so only it probes the peak (the others' results are dropped).
+        let peak = processes.isRoot ? MachinePeak.measureFLOPS(threads: threads * processes.size) : .infinity
+        return TrainingBenchmarkResult(shape: shape.name, processes: processes.size, threads: threads, tokensPerStep: tokensPerStep,
+                                       milliseconds: measurement, tokensPerSecond: Double(tokensPerStep) / seconds,
+                                       gflops: achieved / 1e9, mfu: achieved / peak,
                                        peakMemoryMB: peakResidentMegabytes(), initialLoss: first.loss,
                                        foreignLoadCores: foreign)
     }

@@ -66,6 +66,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
     case corpusTooSmall(String)
     case badRunDirectory(path: String, reason: String)
     case nonFinite(String)
+    case processesDisagree(String)
 
     public var description: String {
         switch self {
@@ -73,6 +74,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable, Sendable {
         case .corpusTooSmall(let message): return message
         case .badRunDirectory(let path, let reason): return "cannot resume from \(path): \(reason)"
         case .nonFinite(let message): return message
+        case .processesDisagree(let what): return "the training processes disagree on \(what)"
         }
     }
 }

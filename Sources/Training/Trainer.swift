@@ -64,17 +64,19 @@ public final class Trainer {
     private var generator: SeededGenerator
     private let optimizer: AdamW
     private let schedule: LearningRateSchedule
-    private let dataFingerprint: String
+    let dataFingerprint: String
     private var extraReplicas: [GPT] = []
+    /// The processes training this model together; process 0 alone writes the log and checkpoints.
+    public let processes: any ProcessGroup
 
     /// Starts a fresh run: initialises the model from the seed.
     public convenience init(modelConfig: ModelConfig, tokenizer: any Tokenizer, data: TrainingData,
-                            config: TrainConfig, runDirectory: String) throws {
+                            config: TrainConfig, runDirectory: String, processes: any ProcessGroup = SingleProcess()) throws {
         try config.validate()
         var generator = SeededGenerator(seed: config.seed)
         let model = try GPT(config: modelConfig, generator: &generator)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: generator, optimizer: AdamW(layout: model.layout))
+                      step: 0, generator: generator, optimizer: AdamW(layout: model.layout), processes: processes)
         // A run killed before its first checkpoint may have logged steps; this run starts the log again.
         try truncateMetrics(after: 0)
     }
@@ -82,17 +84,21 @@ public final class Trainer {
     /// Starts a fresh run from existing weights (fine-tuning, e.g. an imported model); the seed still
     /// decides the batches.
     public convenience init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig,
-                            runDirectory: String) throws {
+                            runDirectory: String, processes: any ProcessGroup = SingleProcess()) throws {
         try config.validate()
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(layout: model.layout))
+                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(layout: model.layout),
+                      processes: processes)
         try truncateMetrics(after: 0)
     }
 
     private init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig, runDirectory: String,
-                 step: Int, generator: SeededGenerator, optimizer: AdamW) throws {
+                 step: Int, generator: SeededGenerator, optimizer: AdamW, processes: any ProcessGroup) throws {
         guard tokenizer.vocabularySize == model.config.vocabularySize else {
             throw TrainingError.invalidConfig("tokenizer has \(tokenizer.vocabularySize) tokens, model expects \(model.config.vocabularySize)")
+        }
+        guard config.batchSize >= processes.size else {
+            throw TrainingError.invalidConfig("a batch of \(config.batchSize) rows cannot be shared by \(processes.size) processes")
         }
         self.model = model
         self.tokenizer = tokenizer
@@ -104,11 +110,14 @@ public final class Trainer {
         self.optimizer = optimizer
         schedule = LearningRateSchedule(config: config)
         dataFingerprint = Trainer.fingerprint(data)
+        self.processes = processes
+        try checkProcessesAgree()
     }
 
     /// Resumes the run saved in `runDirectory`; `data` must be the same token stream it was trained on.
     /// The run's current checkpoint is used (see `Checkpoints`); metrics logged after it are dropped.
-    public static func resume(runDirectory: String, data: TrainingData) throws -> Trainer {
+    public static func resume(runDirectory: String, data: TrainingData,
+                              processes: any ProcessGroup = SingleProcess()) throws -> Trainer {
         let checkpoint = try Checkpoints.resolve(runDirectory)
         let (model, tokenizer) = try ModelDirectory.load(checkpoint)
         let statePath = checkpoint + "/" + stateFile
@@ -143,7 +152,7 @@ public final class Trainer {
             tensor.values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: buffer.count) }
         }
         let trainer = try Trainer(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                                  step: step, generator: generator, optimizer: optimizer)
+                                  step: step, generator: generator, optimizer: optimizer, processes: processes)
         trainer.savedStep = step
         try trainer.truncateMetrics(after: step)
         return trainer
@@ -152,6 +161,8 @@ public final class Trainer {
     public var tokensPerStep: Int { config.batchSize * config.gradientAccumulation * model.config.contextLength }
 
     /// One optimizer step over `gradientAccumulation` micro-batches; returns the mean training loss.
+    /// Every process draws the same global batch and computes its own rows; gradients and losses are summed
+    /// over the processes before the update, so every process applies the same one.
     /// A non-finite loss or gradient makes no update: it throws (`.stop`) or counts the step as skipped (`.skip`).
     public func trainStep() throws -> (loss: Float, learningRate: Float, gradientNorm: Float) {
         lastSkipReason = nil
@@ -161,9 +172,8 @@ public final class Trainer {
         var lossSum: Float = 0
         for _ in 0..<accumulation {
             let batch = TrainingData.randomBatch(from: data.train, batch: b, time: t, generator: &generator)
-            let loss = try shardedLoss(batch, batch: b, replicas: replicas, backwardScale: 1 / Float(accumulation))
-            guard loss.isFinite else { return try nonFiniteStep(loss: loss, gradientNorm: nil) }
-            lossSum += loss
+            // Summed over processes per micro-batch, so that the losses add up in the order one process adds them.
+            lossSum += try processes.sum(shardedLoss(batch, batch: b, replicas: replicas, backwardScale: 1 / Float(accumulation)))
         }
         let total = model.gradients.pointer
         ComputeThreads.parallelRanges(model.gradients.count, worthSplitting: replicas.count > 1 && model.gradients.count >= 1 << 20) { range in
@@ -171,14 +181,17 @@ public final class Trainer {
                 VectorMath.add(replica.gradients.pointer + range.lowerBound, into: total + range.lowerBound, range.count)
             }
         }
+        try processes.sum(total, count: model.gradients.count)
+        let loss = lossSum / Float(accumulation)
+        guard loss.isFinite else { return try nonFiniteStep(loss: loss, gradientNorm: nil) }
         afterBackward?(model.gradients, step + 1)
         let norm = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip)
-        guard norm.isFinite else { return try nonFiniteStep(loss: lossSum / Float(accumulation), gradientNorm: norm) }
+        guard norm.isFinite else { return try nonFiniteStep(loss: loss, gradientNorm: norm) }
         consecutiveSkips = 0
         let rate = schedule.rate(at: step)
         step += 1
         optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: rate, step: step, config: config)
-        return (lossSum / Float(accumulation), rate, norm)
+        return (loss, rate, norm)
     }
 
     /// Mean loss over `config.evalBatches` random validation batches. The batches depend only on the
@@ -190,20 +203,21 @@ public final class Trainer {
         var total: Float = 0
         for _ in 0..<config.evalBatches {
             let batch = TrainingData.randomBatch(from: data.validation, batch: config.batchSize, time: t, generator: &evalGenerator)
-            total += try shardedLoss(batch, batch: config.batchSize, replicas: replicas, backwardScale: nil)
+            total += try processes.sum(shardedLoss(batch, batch: config.batchSize, replicas: replicas, backwardScale: nil))
         }
         return total / Float(config.evalBatches)
     }
 
-    /// Data parallelism inside one step: the batch's rows are split over the replicas, one thread each
-    /// (see `ComputeThreads.shards`). Returns the mean loss over the whole batch; with `backwardScale`
-    /// each replica accumulates gradients of backwardScale * (its share of the batch-mean loss).
+    /// Data parallelism inside one process: this process's rows of the batch are split over the replicas,
+    /// one thread each (see `ComputeThreads.shards`). Returns this process's part of the batch-mean loss;
+    /// with `backwardScale` each replica accumulates gradients of backwardScale * (its part of that loss).
     private func shardedLoss(_ batch: (inputs: [Int32], targets: [Int32]), batch b: Int, replicas: [GPT],
                              backwardScale: Float?) throws -> Float {
         let t = model.config.contextLength
+        let mine = processes.share(of: b)
         let shardLosses = FloatBuffer(count: replicas.count)
         try ComputeThreads.shards(replicas.count) { shard in
-            let rows = (b * shard / replicas.count)..<(b * (shard + 1) / replicas.count)
+            let rows = (mine.lowerBound + mine.count * shard / replicas.count)..<(mine.lowerBound + mine.count * (shard + 1) / replicas.count)
             let span = (rows.lowerBound * t)..<(rows.upperBound * t)
             let replica = replicas[shard]
             let loss = try replica.forward(tokens: Array(batch.inputs[span]), targets: Array(batch.targets[span]),
@@ -217,7 +231,7 @@ public final class Trainer {
 
     /// The model plus one replica per extra thread, sharing its parameter buffer.
     private func replicaSet() throws -> [GPT] {
-        let wanted = max(1, min(ComputeThreads.count, config.batchSize))
+        let wanted = max(1, min(ComputeThreads.count, processes.share(of: config.batchSize).count))
         if extraReplicas.count != wanted - 1 {
             extraReplicas = try (1..<wanted).map { _ in try GPT(config: model.config, parameters: model.parameters) }
         }
@@ -249,12 +263,14 @@ public final class Trainer {
                                   etaSeconds: typical / 1000 * Double(config.steps - step),
                                   mfu: peakFLOPS.map { tokensPerSecond * model.config.trainingFLOPsPerToken / $0 },
                                   skipped: lastSkipReason)
-            try appendMetrics(line)
-            report(line)
+            if processes.isRoot {
+                try appendMetrics(line)
+                report(line)
+            }
             if evaluate || (config.saveEvery > 0 && step % config.saveEvery == 0) || step == end {
                 try saveCheckpoint()
             }
-            if step < end, shouldStop() {
+            if step < end, try processes.any(shouldStop()) {
                 try saveCheckpoint()
                 return .interrupted(step: step)
             }
@@ -264,7 +280,10 @@ public final class Trainer {
 
     /// Writes weights, config, tokenizer and optimizer state as one new checkpoint of the run directory,
     /// which becomes current only once complete (see `Checkpoints`). Saving the current step again does nothing.
+    /// Only process 0 writes; the others hold the same state.
     public func saveCheckpoint() throws {
+        defer { savedStep = step }
+        guard processes.isRoot else { return }
         let stepText = String(step)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -281,7 +300,6 @@ public final class Trainer {
                                   metadata: metadata, to: directory + "/" + Trainer.stateFile)
             try ModelDirectory.save(model: model, tokenizer: tokenizer, to: directory, metadata: ["step": stepText])
         }
-        savedStep = step
     }
 
     private func appendMetrics(_ line: StepReport) throws {

@@ -69,6 +69,7 @@ extension Trainer {
     /// Keeps only the metrics lines of steps up to `step` (a killed run may have logged steps after its
     /// last checkpoint, and a half-written last line); they are logged again as the run repeats them.
     func truncateMetrics(after step: Int) throws {
+        guard processes.isRoot else { return }
         let path = runDirectory + "/" + Trainer.metricsFile
         guard FileManager.default.fileExists(atPath: path) else { return }
         let data = try AtomicFile.read(path)

@@ -36,28 +36,35 @@ struct TrainBenchCommand: ParsableCommand {
         }
     }
 
+    /// Under `mpirun -np N` the ranks share each batch; rank 0 prints and writes the results.
     func run() throws {
-        let machine = MachineInfo.current()
-        Console.status("machine: \(machine.cpuModel), \(machine.cores) cores, OpenBLAS \(machine.blasCoreType) kernels")
-        var results: [TrainingBenchmarkResult] = []
-        Console.out("| shape | threads | ms/step median (min-max) | tokens/s | GFLOP/s | MFU | peak RSS MB | foreign load (cores) |\n|---|---|---|---|---|---|---|---|\n")
-        for name in shapes.split(separator: ",") {
-            for count in threads.split(separator: ",").compactMap({ Int($0) }) {
-                if waitForQuiet { ForeignLoad.waitForQuiet() }
-                let result = try TrainingBenchmark.run(shape: TrainingShape.presets[String(name)]!, threads: count,
-                                                       warmup: warmup, repeats: repeats)
-                results.append(result)
-                let m = result.milliseconds
-                Console.out(String(format: "| %@ | %d | %.1f (%.1f-%.1f) | %.0f | %.1f | %.0f%% | %.0f | %.2f |\n", result.shape, count,
-                                   m.median, m.minimum, m.maximum, result.tokensPerSecond, result.gflops, result.mfu * 100,
-                                   result.peakMemoryMB, result.foreignLoadCores))
+        try runAsRanks { processes in
+            let say: (String) -> Void = processes.isRoot ? { Console.out($0) } : { _ in }
+            let machine = MachineInfo.current()
+            if processes.isRoot {
+                Console.status("machine: \(machine.cpuModel), \(machine.cores) cores, OpenBLAS \(machine.blasCoreType) kernels")
             }
-        }
-        if let json {
-            struct Report: Codable { var machine: MachineInfo; var training: [TrainingBenchmarkResult] }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(Report(machine: machine, training: results)), to: json)
+            var results: [TrainingBenchmarkResult] = []
+            say("| shape | threads | ms/step median (min-max) | tokens/s | GFLOP/s | MFU | peak RSS MB | foreign load (cores) |\n|---|---|---|---|---|---|---|---|\n")
+            for name in shapes.split(separator: ",") {
+                for count in threads.split(separator: ",").compactMap({ Int($0) }) {
+                    if waitForQuiet { ForeignLoad.waitForQuiet() }
+                    let result = try TrainingBenchmark.run(shape: TrainingShape.presets[String(name)]!, threads: count,
+                                                           warmup: warmup, repeats: repeats, processes: processes)
+                    results.append(result)
+                    let m = result.milliseconds
+                    let workers = processes.size > 1 ? "\(processes.size) x \(count)" : "\(count)"
+                    say(String(format: "| %@ | %@ | %.1f (%.1f-%.1f) | %.0f | %.1f | %.0f%% | %.0f | %.2f |\n", result.shape, workers,
+                               m.median, m.minimum, m.maximum, result.tokensPerSecond, result.gflops, result.mfu * 100,
+                               result.peakMemoryMB, result.foreignLoadCores))
+                }
+            }
+            if let json, processes.isRoot {
+                struct Report: Codable { var machine: MachineInfo; var training: [TrainingBenchmarkResult] }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                try AtomicFile.write(try encoder.encode(Report(machine: machine, training: results)), to: json)
+            }
         }
     }
 }

@@ -13,6 +13,13 @@ struct ThreadOptions: ParsableArguments {
     }
 
     func apply() throws { try ComputeThreads.set(threads) }
+
+    /// Like `apply`, but the default divides the cores among `localProcesses` processes on this machine
+    /// (MPI ranks), so that they do not oversubscribe it; an explicit --threads is kept.
+    func apply(sharingCoresWith localProcesses: Int) throws {
+        let isDefault = threads == ComputeThreads.available
+        try ComputeThreads.set(isDefault ? max(1, threads / max(1, localProcesses)) : threads)
+    }
 }
 
 /// Standard error, for progress and diagnostics; stdout carries only results.

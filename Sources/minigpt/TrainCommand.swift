@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import Foundation
 import Model
+import MultiProcess
 import Tokenizers
 import Training
 
@@ -74,8 +75,15 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// Under `mpirun -np N` every rank runs this command; an error on any rank ends the whole job.
     func run() throws {
-        try threadOptions.apply()
+        try runAsRanks { try train(processes: $0) }
+    }
+
+    private func train(processes: any ProcessGroup) throws {
+        try threadOptions.apply(sharingCoresWith: MPILaunch.localSize ?? 1)
+        // Rank 0 alone reports; the others compute in silence.
+        let status: (String) -> Void = processes.isRoot ? { Console.status($0) } : { _ in }
         let trainer: Trainer
         if let resume {
             let checkpoint = try Checkpoints.resolve(resume)
@@ -83,15 +91,16 @@ struct TrainCommand: ParsableCommand {
             let config = try ModelDirectory.loadConfig(checkpoint)
             let data = try TrainingData(tokens: try corpusTokens(tokenizer), validationFraction: valFraction,
                                         contextLength: config.contextLength)
-            trainer = try Trainer.resume(runDirectory: resume, data: data)
-            Console.status("resuming \(resume) at step \(trainer.step) of \(trainer.config.steps)")
+            trainer = try Trainer.resume(runDirectory: resume, data: data, processes: processes)
+            status("resuming \(resume) at step \(trainer.step) of \(trainer.config.steps)")
         } else {
             try refuseToOverwrite(out)
             if let initFrom {
                 let (model, vocabulary) = try ModelDirectory.load(initFrom)
                 let data = try TrainingData(tokens: try corpusTokens(vocabulary), validationFraction: valFraction,
                                             contextLength: model.config.contextLength)
-                trainer = try Trainer(model: model, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out)
+                trainer = try Trainer(model: model, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out,
+                                      processes: processes)
             } else {
                 let vocabulary: any Tokenizer
                 if let tokenizer {
@@ -105,18 +114,23 @@ struct TrainCommand: ParsableCommand {
                 let modelConfig = ModelConfig(vocabularySize: vocabulary.vocabularySize, contextLength: context, layers: layers,
                                               heads: heads, width: width)
                 let data = try TrainingData(tokens: tokens, validationFraction: valFraction, contextLength: context)
-                trainer = try Trainer(modelConfig: modelConfig, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out)
+                trainer = try Trainer(modelConfig: modelConfig, tokenizer: vocabulary, data: data, config: trainConfig,
+                                      runDirectory: out, processes: processes)
             }
         }
         let model = trainer.model.config
-        Console.status("model: \(model.layers) layers, \(model.heads) heads, width \(model.width), context \(model.contextLength), "
+        status("model: \(model.layers) layers, \(model.heads) heads, width \(model.width), context \(model.contextLength), "
                        + "vocab \(model.vocabularySize): \(formatCount(trainer.model.parameterCount)) parameters")
-        Console.status("data: \(formatCount(trainer.data.train.count)) training tokens, \(formatCount(trainer.data.validation.count)) validation tokens; "
-                       + "\(trainer.tokensPerStep) tokens/step, \(ComputeThreads.count) threads")
+        let workers = processes.size > 1 ? "\(processes.size) processes x \(ComputeThreads.count) threads" : "\(ComputeThreads.count) threads"
+        status("data: \(formatCount(trainer.data.train.count)) training tokens, \(formatCount(trainer.data.validation.count)) validation tokens; "
+               + "\(trainer.tokensPerStep) tokens/step, \(workers)")
         trainer.nonFinitePolicy = onNonfinite
-        trainer.peakFLOPS = MachinePeak.measureFLOPS(threads: ComputeThreads.count, iterations: 2_000_000)
-        Console.status(String(format: "measured FP32 peak of %d threads: %.0f GFLOP/s (MFU is quoted against it)",
-                              ComputeThreads.count, trainer.peakFLOPS! / 1e9))
+        // MFU is quoted for one process only: the peak of several machines' cores is not measured.
+        if processes.size == 1 {
+            let peak = MachinePeak.measureFLOPS(threads: ComputeThreads.count, iterations: 2_000_000)
+            trainer.peakFLOPS = peak
+            status(String(format: "measured FP32 peak of %d threads: %.0f GFLOP/s (MFU is quoted against it)", ComputeThreads.count, peak / 1e9))
+        }
         let started = Date()
         let progressEvery = max(1, trainer.config.steps / 40)
         StopSignals.install()
@@ -134,11 +148,12 @@ struct TrainCommand: ParsableCommand {
         }
         if case .interrupted(let step) = outcome {
             let signal = StopSignals.pending ?? SIGINT
-            Console.status("\n\(StopSignals.name(signal)): stopped after step \(step) of \(trainer.config.steps); checkpoint saved in "
+            status("\n\(StopSignals.name(signal)): stopped after step \(step) of \(trainer.config.steps); checkpoint saved in "
                            + "\(trainer.runDirectory); continue with --resume \(trainer.runDirectory)")
             throw ExitCode(128 + signal)
         }
         let wall = Date().timeIntervalSince(started)
+        guard processes.isRoot else { return }
         let full = try Evaluation.crossEntropy(model: trainer.model, tokens: trainer.data.validation, batchSize: trainer.config.batchSize)
         Console.status(String(format: "done in %@: validation loss %.4f over the whole held-out split (%d tokens); checkpoint in %@",
                               formatDuration(wall), full.meanLoss, full.predictedTokens, trainer.runDirectory))
