@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 import Foundation
 
 @main
@@ -28,6 +29,7 @@ struct MiniGPT: ParsableCommand {
     /// Runs the command; a failure prints one line, `Error: <what went wrong>`, without the usage block
     /// swift-argument-parser adds by default, and exits non-zero. `--help` and `--version` print as usual.
     static func main() {
+        restartWithBetterBLASKernels()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -41,5 +43,17 @@ struct MiniGPT: ParsableCommand {
             FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
             Foundation.exit(code.rawValue)
         }
+    }
+
+    /// OpenBLAS chooses its kernels once, when it loads; if it fell back to generic ones on a CPU it did not
+    /// recognise, the process starts again with `OPENBLAS_CORETYPE` naming the right family (the variable is
+    /// then set, so this happens at most once). If the restart fails, the run goes on with the slow kernels.
+    static func restartWithBetterBLASKernels() {
+        let environment = ProcessInfo.processInfo.environment
+        guard let core = BLASInfo.betterCoreType(picked: BLASInfo.coreType, cpuFlags: BLASInfo.cpuFlags(),
+                                                 environment: environment) else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        unsetenv("OPENBLAS_CORETYPE")
     }
 }
