@@ -20,6 +20,7 @@ struct MiniGPT: ParsableCommand {
             TokenizerCommand.self,
             EstimateCommand.self,
             BenchCommand.self,
+            ServeCommand.self,
             ExportCommand.self,
             ImportCommand.self,
         ]
