@@ -63,6 +63,9 @@ let package = Package(
                     swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
+        // Live servers on loopback, spoken to through a raw socket client (TestSupport's HTTPConnection).
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Generation", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Generation", "Training", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
     ],

@@ -98,7 +98,10 @@ public final class GenerationService: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw APIError.shuttingDown }
-        guard waiting.count < limits.queueLimit else { throw APIError.busy(queued: waiting.count) }
+        // Free slots take requests at once; beyond them, up to `queueLimit` wait.
+        guard waiting.count + runningCount < limits.slots + limits.queueLimit else {
+            throw APIError.busy(queued: max(0, waiting.count + runningCount - limits.slots))
+        }
         let id = nextID
         nextID += 1
         waiting.append(Job(id: id, request: request, deadline: Date().addingTimeInterval(limits.timeout), continuation: continuation))
@@ -113,7 +116,7 @@ public final class GenerationService: @unchecked Sendable {
         defer { condition.unlock() }
         return (waiting.count, runningCount)
     }
-    private var runningCount = 0  // mirrors running.count, guarded by `condition`
+    private var runningCount = 0  // running.count as of the last step (plus admissions since), guarded by `condition`
 
     private func cancel(_ id: Int) {
         condition.lock()
@@ -154,6 +157,7 @@ public final class GenerationService: @unchecked Sendable {
             waiting.removeAll { $0.deadline < now }
             let admitted = Array(waiting.prefix(batcher.freeSlots))
             waiting.removeFirst(admitted.count)
+            runningCount += admitted.count
             condition.unlock()
             for job in expired { job.fail(.timeout(seconds: limits.timeout)) }
             for job in admitted { admit(job) }
