@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Model
 import Serving
+import Synchronization
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -49,17 +50,31 @@ struct ServeCommand: ParsableCommand {
                                       limits: .init(slots: parallel, queueLimit: queue, timeout: timeout))
         let server = try OpenAIServer(engine: engine, tokenizer: tokenizer, settings: settings)
         let slots = parallel
-        try runBlocking {
-            try await server.run(handleSignals: true) { url in
-                Console.status("minigpt serve: \(name) on \(url) (\(slots) slots)")
-                Console.status("  chat page: \(url)/   API: \(url)/v1/chat/completions   stop: Ctrl-C")
+        let listening = ListeningFlag()
+        do {
+            try runBlocking {
+                try await server.run(handleSignals: true) { url in
+                    listening.value.store(true, ordering: .relaxed)
+                    Console.status("minigpt serve: \(name) on \(url) (\(slots) slots)")
+                    Console.status("  chat page: \(url)/   API: \(url)/v1/chat/completions   stop: Ctrl-C")
+                }
             }
+        } catch where !listening.value.load(ordering: .relaxed) {
+            throw ListenError(message: "cannot listen on \(host):\(port): \(error)")
         }
         Console.status("minigpt serve: stopped")
     }
 }
 
 extension BatchedDecoding: ExpressibleByArgument {}
+
+struct ListenError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Set once the server listens: an error before that is a failure to bind.
+private final class ListeningFlag: Sendable { let value = Atomic<Bool>(false) }
 
 /// Runs async work from the synchronous CLI: the main thread waits while the task runs on the cooperative pool.
 private func runBlocking(_ work: @escaping @Sendable () async throws -> Void) throws {
