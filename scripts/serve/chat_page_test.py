@@ -13,14 +13,13 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 
 import websocket
 
-from live_server import LiveServer
+from live_server import LiveServer, check, run_checks
 
 # Installed before the first message: records every change of the last reply bubble and what fetch sent.
 RECORDER = """
@@ -94,11 +93,6 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", default=".build/release/minigpt")
@@ -146,8 +140,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        sys.exit(1)
+    run_checks(main)

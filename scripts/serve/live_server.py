@@ -2,6 +2,7 @@
 import re
 import signal
 import subprocess
+import sys
 import threading
 
 
@@ -38,3 +39,17 @@ class LiveServer:
                 self.stop()
             else:
                 self.process.kill()
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def run_checks(main):
+    """Runs a check script's main: a failed check prints one FAILED line and exits 1."""
+    try:
+        main()
+    except AssertionError as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        sys.exit(1)

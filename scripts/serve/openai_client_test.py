@@ -8,16 +8,10 @@ gives alone. Exits non-zero on the first failure.
 """
 import argparse
 import concurrent.futures
-import sys
 
 import openai
 
-from live_server import LiveServer
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
+from live_server import LiveServer, check, run_checks
 
 
 def chat_checks(client):
@@ -103,8 +97,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        sys.exit(1)
+    run_checks(main)
