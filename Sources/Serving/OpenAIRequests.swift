@@ -31,6 +31,7 @@ public struct RequestParser: Sendable {
     public static let defaultChatTokens = 256
     /// Largest max_tokens accepted; a sequence longer than the context goes on over a rebuilt cache.
     public static let maxTokensLimit = 1 << 16
+    public static let maxStopBytes = 1024
 
     public init(tokenizer: any Tokenizer, config: ModelConfig) {
         self.tokenizer = tokenizer
@@ -77,6 +78,10 @@ public struct RequestParser: Sendable {
                                    param: promptParam, code: "context_length_exceeded")
         }
         do { try request.validate(for: config) } catch { throw APIError.invalid("\(error)", param: promptParam) }
+        // The sampler needs one token left to draw (a chat reply also has the template's markers banned).
+        guard request.sampling.logitBias.values.filter({ $0 == -.infinity }).count < config.vocabularySize else {
+            throw APIError.invalid("'logit_bias' bans every token, so nothing could be sampled", param: "logit_bias")
+        }
         let stream = try fields.bool("stream") ?? false
         var includeUsage = false
         if let options = fields.object["stream_options"], options != .null {
@@ -156,6 +161,10 @@ public struct RequestParser: Sendable {
         }
         guard stops.count <= 4 else { throw APIError.invalid("'stop' takes at most 4 strings, got \(stops.count)", param: "stop") }
         guard !stops.contains("") else { throw APIError.invalid("'stop' strings must not be empty", param: "stop") }
+        // Each token is matched against every stop string, on the thread all sequences share.
+        guard stops.allSatisfy({ $0.utf8.count <= Self.maxStopBytes }) else {
+            throw APIError.invalid("'stop' strings must be at most \(Self.maxStopBytes) bytes", param: "stop")
+        }
         return stops
     }
 

@@ -124,7 +124,7 @@ final class ServerContractTests: XCTestCase {
 
     /// Bad requests get OpenAI's error object with the status and the parameter at fault.
     func testErrorsAreOpenAIErrorObjects() async throws {
-        let server = try await RunningServer.start(maxBodyBytes: 4096)
+        let server = try await RunningServer.start(maxBodyBytes: 8192)
         defer { Task { await server.stop() } }
         let user: [[String: Any]] = [["role": "user", "content": "hi"]]
         let cases: [(path: String, body: String, status: Int, param: String?)] = [
@@ -145,6 +145,12 @@ final class ServerContractTests: XCTestCase {
             ("/v1/chat/completions", body(["messages": user, "logit_bias": ["x": 1]]), 400, "logit_bias"),
             ("/v1/chat/completions", body(["messages": user, "logit_bias": ["99999": 1]]), 400, "logit_bias"),
             ("/v1/chat/completions", body(["messages": user, "logit_bias": ["3": 101]]), 400, "logit_bias.3"),
+            ("/v1/chat/completions", body(["messages": user, "stop": [String(repeating: "s", count: 1025)]]), 400, "stop"),
+            // With the chat markers banned too, banning the rest would leave nothing to sample.
+            ("/v1/chat/completions", body(["messages": user, "logit_bias": Dictionary(uniqueKeysWithValues: (Array(0..<508) + [511]).map { (String($0), -100) })]),
+             400, "logit_bias"),
+            ("/v1/completions", body(["prompt": "a", "logit_bias": Dictionary(uniqueKeysWithValues: (0..<512).map { (String($0), -100) })]),
+             400, "logit_bias"),
             ("/v1/chat/completions", body(["messages": [["role": "robot", "content": "hi"]]]), 400, "messages[0].role"),
             ("/v1/chat/completions", body(["messages": [["role": "user", "content": 5]]]), 400, "messages[0].content"),
             ("/v1/chat/completions", body(["messages": [["role": "user", "content": "hi"], ["role": "system", "content": "x"]]]),
@@ -154,7 +160,8 @@ final class ServerContractTests: XCTestCase {
             ("/v1/completions", body(["prompt": ""]), 400, "prompt"),
             ("/v1/completions", body(["prompt": [1, -2]]), 400, "prompt"),
             ("/v1/completions", body(["prompt": "x", "model": 3]), 400, "model"),
-            ("/v1/completions", String(repeating: " ", count: 5000), 413, nil),
+            ("/v1/completions", String(repeating: " ", count: 9000), 413, nil),
+            ("/v1/completions", String(repeating: "[", count: 2000) + String(repeating: "]", count: 2000), 400, nil),
             ("/v1/nothing", "{}", 404, nil),
         ]
         for (path, requestBody, status, param) in cases {
@@ -209,16 +216,22 @@ final class ServerContractTests: XCTestCase {
         XCTAssertEqual(timedOut.status, 504)
     }
 
-    /// A client that hangs up mid-stream frees its slot at once for the next request.
+    /// A client that hangs up, streaming or not, frees its slot at once for the next request.
     func testDisconnectCancelsTheSequence() async throws {
         let server = try await RunningServer.start(slots: 1, queue: 4)
         defer { Task { await server.stop() } }
-        for _ in 0..<3 {
+        for streaming in [true, false, true, false] {
+            var request = jsonObject(endless)!
+            request["stream"] = streaming
             let connection = try HTTPConnection(port: server.port)
-            try connection.send(HTTPConnection.requestBytes("POST", "/v1/completions", body: Array(endless.utf8),
+            try connection.send(HTTPConnection.requestBytes("POST", "/v1/completions", body: Array(body(request).utf8),
                                                             headers: ["Content-Type": "application/json"]))
-            var seen = ""
-            while !seen.contains("data: {") { seen += String(decoding: connection.receive(), as: UTF8.self) }
+            if streaming {
+                var seen = ""
+                while !seen.contains("data: {") { seen += String(decoding: connection.receive(), as: UTF8.self) }
+            } else {
+                for _ in 0..<100 where try server.running() != 1 { try await Task.sleep(nanoseconds: 50_000_000) }
+            }
             XCTAssertEqual(try server.running(), 1)
             shutdown(connection.descriptor, Int32(SHUT_RDWR))
             var running = 1
@@ -226,7 +239,7 @@ final class ServerContractTests: XCTestCase {
                 try await Task.sleep(nanoseconds: 50_000_000)
                 running = try server.running()
             }
-            XCTAssertEqual(running, 0, "the cancelled sequence still runs")
+            XCTAssertEqual(running, 0, "the cancelled sequence still runs (streaming: \(streaming))")
         }
         let after = try server.request("POST", "/v1/completions", body: "{\"prompt\": \"a\", \"max_tokens\": 3}")
         XCTAssertEqual(after.status, 200)
