@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drives the chat page of a live `minigpt serve` in headless Chromium (Debian's `chromium`) over the DevTools
 protocol: types a message, presses Enter, and checks that the reply streams in (several updates of the reply
-bubble while the Stop button is enabled), then a second turn that must send the whole conversation.
+bubble while the Stop button is enabled; the events are paced 20 ms apart in the page so each can render),
+then a second turn that must send the whole conversation.
 Optionally saves a screenshot.
 
     apt-get install -y chromium && pip install websocket-client
@@ -22,10 +23,33 @@ import websocket
 from live_server import LiveServer, check, run_checks
 
 # Installed before the first message: records every change of the last reply bubble and what fetch sent.
+# The reply's body is passed to the page one server-sent event at a time, 20 ms apart: on loopback a short
+# reply can arrive in one read, and the test must see each token render (the server's one-event-per-token
+# framing is checked by the Swift tests).
 RECORDER = """
-window.__updates = []; window.__bodies = [];
+window.__updates = []; window.__bodies = []; window.__reads = 0;
 const realFetch = window.fetch;
-window.fetch = (url, options) => { if (options && options.body) window.__bodies.push(JSON.parse(options.body)); return realFetch(url, options); };
+window.fetch = async (url, options) => {
+  if (options && options.body) window.__bodies.push(JSON.parse(options.body));
+  const response = await realFetch(url, options);
+  if (!response.body) return response;
+  const reader = response.body.getReader();
+  const paced = new ReadableStream({ async pull(controller) {
+    const { value, done } = await reader.read();
+    if (done) { controller.close(); return; }
+    window.__reads += 1;
+    let start = 0;
+    for (let i = 0; i + 1 < value.length; i++) {
+      if (value[i] === 10 && value[i + 1] === 10) {
+        controller.enqueue(value.slice(start, i + 2));
+        start = i + 2;
+        await new Promise(resolve => setTimeout(resolve, 20));
+      }
+    }
+    if (start < value.length) controller.enqueue(value.slice(start));
+  }, cancel(reason) { return reader.cancel(reason); } });
+  return new Response(paced, { status: response.status, statusText: response.statusText, headers: response.headers });
+};
 new MutationObserver(() => {
   const replies = document.querySelectorAll('.assistant');
   const last = replies[replies.length - 1];
@@ -118,7 +142,8 @@ def main():
             growing = [u for u in updates if u["text"] and u["stopEnabled"]]
             check(len({u["text"] for u in growing}) >= 2, f"the reply did not stream (updates while Stop was enabled: {growing})")
             check(reply.startswith(growing[0]["text"]), "the first streamed text is not the start of the reply")
-            print(f"turn 1: streamed in {len(growing)} updates: {reply!r}")
+            reads = browser.evaluate("window.__reads")
+            print(f"turn 1: streamed in {len(growing)} updates ({reads} network reads): {reply!r}")
 
             browser.type_and_enter("Now the letters x y z")
             browser.wait_for("document.querySelectorAll('.assistant').length === 2 && document.getElementById('send').disabled === false")
