@@ -17,6 +17,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // HTTP for `minigpt serve` only; the Serving target is the one place that imports it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
     ],
     targets: [
         .systemLibrary(
@@ -42,11 +45,15 @@ let package = Package(
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
         .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation"],
                 swiftSettings: nativeCPU),
+        .target(name: "Serving", dependencies: ["Core", "Model", "Tokenizers", "Generation",
+                                                .product(name: "Hummingbird", package: "hummingbird"),
+                                                .product(name: "Logging", package: "swift-log")],
+                swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
             dependencies: [
                 "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking", "Interop", "Alignment",
-                "MultiProcess",
+                "MultiProcess", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -69,6 +76,9 @@ let package = Package(
         .testTarget(name: "FuzzTests", dependencies: ["Interop", "Training", "Model", "Tokenizers", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
+        // Live servers on loopback, spoken to through a raw socket client (TestSupport's HTTPConnection).
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Generation", "Training", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),

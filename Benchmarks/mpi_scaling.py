@@ -3,7 +3,7 @@ process of 2 threads, MiniGPT as 2 MPI ranks of 1 thread, and PyTorch DDP (gloo)
 alternating the order over rounds. Reports median tokens/s, the 2-rank scaling efficiency (2 ranks x 1 thread
 against 1 process x 2 threads) and ours against DDP. Without torch the peer is skipped (said so).
 
-    swift build -c release && swift build -c release --traits MPI --scratch-path .build-mpi
+    swift build -c release --traits MPI --scratch-path .build-mpi
     python3 Benchmarks/mpi_scaling.py [--shapes S,M,L] [--rounds 3] [--repeats 10] [--out Benchmarks/results/mpi]
 """
 import argparse

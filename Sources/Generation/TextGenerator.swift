@@ -71,35 +71,20 @@ public final class BatchGenerator {
     public func generate(_ requests: [GenerationRequest], continuing sessions: [InferenceSession], tokenizer: any Tokenizer,
                          onEmit: (Int, [UInt8]) throws -> Void = { _, _ in }) throws -> [GenerationResult] {
         try validate(requests, sessions: sessions, tokenizer: tokenizer)
-        var samplers = try requests.map { try Sampler(config: $0.sampling) }
-        var checkers = try requests.map { try StopChecker($0.stop) }
-        var history: [[Int]] = []    // tokens the penalties look back over: the cache's window, then the new tokens
-        var generated: [[Int]] = Array(repeating: [], count: requests.count)
+        var sequences = try requests.map { try DecodingSequence($0) }
         var logProbabilities: [[Float]] = Array(repeating: [], count: requests.count)
-        var text: [[UInt8]] = Array(repeating: [], count: requests.count)
-        var reasons: [StopReason?] = Array(repeating: nil, count: requests.count)
         let rebuildsBefore = sessions.map(\.rebuildCount)
-        for (session, request) in zip(sessions, requests) {
-            try session.append(request.prompt)
-            history.append(session.tokens)
-        }
+        for index in requests.indices { try sequences[index].prefill(sessions[index]) }
         var running = Array(requests.indices)
         while !running.isEmpty {
             var continuing: [Int] = []
             var nextTokens: [Int] = []
             for index in running {
-                let token = samplers[index].sample(logits: sessions[index].logits, recentTokens: history[index])
-                generated[index].append(token)
-                logProbabilities[index].append(Self.logProbability(of: token, in: sessions[index].logits))
-                let step = checkers[index].next(token: token, bytes: try tokenizer.decodeBytes([token]))
-                if !step.emit.isEmpty {
-                    text[index].append(contentsOf: step.emit)
-                    try onEmit(index, step.emit)
-                }
-                if let reason = step.stop {
-                    reasons[index] = reason
-                } else {
-                    history[index].append(token)
+                let logits = sessions[index].logits
+                let (token, emit) = try sequences[index].next(logits: logits, tokenizer: tokenizer)
+                logProbabilities[index].append(Self.logProbability(of: token, in: logits))
+                if !emit.isEmpty { try onEmit(index, emit) }
+                if sequences[index].stopReason == nil {
                     continuing.append(index)
                     nextTokens.append(token)
                 }
@@ -110,8 +95,9 @@ public final class BatchGenerator {
             }
         }
         return requests.indices.map { index in
-            GenerationResult(tokens: generated[index], logProbabilities: logProbabilities[index], text: text[index], stopReason: reasons[index]!,
-                             contextRebuilds: sessions[index].rebuildCount - rebuildsBefore[index])
+            let sequence = sequences[index]
+            return GenerationResult(tokens: sequence.tokens, logProbabilities: logProbabilities[index], text: sequence.text,
+                                    stopReason: sequence.stopReason!, contextRebuilds: sessions[index].rebuildCount - rebuildsBefore[index])
         }
     }
 
@@ -136,21 +122,7 @@ public final class BatchGenerator {
             throw GenerationError.invalidRequest("the tokenizer has \(tokenizer.vocabularySize) tokens but the model \(config.vocabularySize)")
         }
         for (index, request) in requests.enumerated() {
-            let which = requests.count == 1 ? "" : "request \(index + 1): "
-            do {
-                try request.sampling.validate(vocabularySize: config.vocabularySize)
-                try request.stop.validate()
-            } catch let error as GenerationError {
-                throw error.prefixed(which)
-            }
-            guard !request.prompt.isEmpty else { throw GenerationError.invalidRequest(which + "the prompt is empty") }
-            guard request.prompt.count <= config.contextLength else {
-                throw GenerationError.invalidRequest(
-                    which + "the prompt is \(request.prompt.count) tokens, longer than the model's context of \(config.contextLength)")
-            }
-            if let bad = request.prompt.first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
-                throw GenerationError.invalidRequest(which + "prompt token id \(bad) is outside the vocabulary of \(config.vocabularySize)")
-            }
+            try request.validate(for: config, which: requests.count == 1 ? "" : "request \(index + 1): ")
         }
     }
 }

@@ -20,6 +20,8 @@ public final class InferenceEngine {
     public let decodeWeights: DecodeWeights
     private let quantized: QuantizedWeights?
     private var scratch: Scratch
+    /// How `step` multiplies n > 1 fp32 decoding rows by the weights; row by row unless set.
+    public var batchedDecoding: BatchedDecoding = .rowByRow
 
     public init(model: GPT) {
         self.model = model
@@ -146,11 +148,12 @@ public final class InferenceEngine {
     }
 
     /// out (N, OC) = inp (N, C) @ weight^T + bias. A chunk of one sequence (N > 1 in `extend`) is one sgemm;
-    /// decoding rows are independent sgemv calls, so a row's result never depends on what else is in the batch.
+    /// decoding rows are independent sgemv calls, so a row's result never depends on what else is in the batch,
+    /// unless `batchedDecoding` is `.matrix` (fp32 only): then N > 1 decoding rows are one sgemm too.
     private func linear(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, rows n: Int, inputs c: Int, outputs oc: Int, chunk: Bool,
                         quantized: QuantizedMatrix?) {
-        if n > 1 && chunk {
+        if n > 1 && (chunk || (batchedDecoding == .matrix && quantized == nil)) {
             Linear.forward(out: out, inp: inp, weight: weight, bias: bias, rows: n, inputs: c, outputs: oc)
             return
         }
@@ -323,6 +326,16 @@ public final class InferenceEngine {
             }
         }
     }
+}
+
+/// How a decoding step of n > 1 sequences multiplies their rows by an fp32 weight matrix.
+public enum BatchedDecoding: String, Codable, Sendable, CaseIterable {
+    /// One matrix-vector product per row: each row's logits are bit for bit those of a batch of one, but the
+    /// weights are streamed from memory once per row.
+    case rowByRow = "rows"
+    /// One matrix-matrix product over all rows: the weights are read once per step, so n sequences cost
+    /// little more than one; a row's logits may then differ from a batch of one in the last bits.
+    case matrix
 }
 
 /// The precision of the weights used for decoding steps.

@@ -21,6 +21,7 @@ struct MiniGPT: ParsableCommand {
             TokenizerCommand.self,
             EstimateCommand.self,
             BenchCommand.self,
+            ServeCommand.self,
             ExportCommand.self,
             ImportCommand.self,
         ]
