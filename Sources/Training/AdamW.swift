@@ -13,6 +13,10 @@ public final class AdamW {
         self.init(tensors: layout.tensors, count: layout.count)
     }
 
+    public convenience init(model: any LanguageModel) {
+        self.init(tensors: model.parameterTensors, count: model.parameterCount)
+    }
+
     /// For any architecture's layout: `tensors` tile a buffer of `count` parameters.
     public init(tensors: [ParameterLayout.Tensor], count: Int) {
         m = FloatBuffer(count: count)

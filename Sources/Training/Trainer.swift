@@ -34,7 +34,7 @@ public struct StepReport: Codable, Sendable {
     }
 }
 
-/// Runs AdamW training of a GPT on a token stream, writing checkpoints and a metrics log to a run
+/// Runs AdamW training of a language model (GPT or LSTM) on a token stream, writing checkpoints and a metrics log to a run
 /// directory. A run can be resumed from its directory and then produces exactly the losses of an
 /// uninterrupted run (same seed and thread count), because the data generator's state is saved too.
 public final class Trainer {
@@ -42,7 +42,7 @@ public final class Trainer {
     public static let metricsFile = "metrics.jsonl"
     public static let stateFormat = "minigpt-training-state"
 
-    public let model: GPT
+    public let model: any LanguageModel
     public let tokenizer: any Tokenizer
     public let config: TrainConfig
     public let data: TrainingData
@@ -65,31 +65,31 @@ public final class Trainer {
     private let optimizer: AdamW
     private let schedule: LearningRateSchedule
     private let dataFingerprint: String
-    private var extraReplicas: [GPT] = []
+    private var extraReplicas: [any LanguageModel] = []
 
     /// Starts a fresh run: initialises the model from the seed.
     public convenience init(modelConfig: ModelConfig, tokenizer: any Tokenizer, data: TrainingData,
                             config: TrainConfig, runDirectory: String) throws {
         try config.validate()
         var generator = SeededGenerator(seed: config.seed)
-        let model = try GPT(config: modelConfig, generator: &generator)
+        let model = try modelConfig.makeModel(generator: &generator)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: generator, optimizer: AdamW(layout: model.layout))
+                      step: 0, generator: generator, optimizer: AdamW(model: model))
         // A run killed before its first checkpoint may have logged steps; this run starts the log again.
         try truncateMetrics(after: 0)
     }
 
     /// Starts a fresh run from existing weights (fine-tuning, e.g. an imported model); the seed still
     /// decides the batches.
-    public convenience init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig,
+    public convenience init(model: any LanguageModel, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig,
                             runDirectory: String) throws {
         try config.validate()
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(layout: model.layout))
+                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(model: model))
         try truncateMetrics(after: 0)
     }
 
-    private init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig, runDirectory: String,
+    private init(model: any LanguageModel, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig, runDirectory: String,
                  step: Int, generator: SeededGenerator, optimizer: AdamW) throws {
         guard tokenizer.vocabularySize == model.config.vocabularySize else {
             throw TrainingError.invalidConfig("tokenizer has \(tokenizer.vocabularySize) tokens, model expects \(model.config.vocabularySize)")
@@ -110,7 +110,7 @@ public final class Trainer {
     /// The run's current checkpoint is used (see `Checkpoints`); metrics logged after it are dropped.
     public static func resume(runDirectory: String, data: TrainingData) throws -> Trainer {
         let checkpoint = try Checkpoints.resolve(runDirectory)
-        let (model, tokenizer) = try ModelDirectory.load(checkpoint)
+        let (model, tokenizer) = try ModelDirectory.loadLanguageModel(checkpoint)
         let statePath = checkpoint + "/" + stateFile
         let (tensors, metadata) = try Safetensors.read(statePath)
         func bad(_ reason: String) -> TrainingError { .badRunDirectory(path: runDirectory, reason: reason) }
@@ -132,7 +132,7 @@ public final class Trainer {
         guard metadata["data"] == fingerprint(data) else {
             throw bad("the corpus differs from the one this run was trained on")
         }
-        let optimizer = AdamW(layout: model.layout)
+        let optimizer = AdamW(model: model)
         for (name, buffer) in [("adam.m", optimizer.m), ("adam.v", optimizer.v)] {
             guard let tensor = tensors.first(where: { $0.name == name }), tensor.values.count == buffer.count else {
                 throw bad("\(stateFile) has no \(name) of \(buffer.count) values")
@@ -198,7 +198,7 @@ public final class Trainer {
     /// Data parallelism inside one step: the batch's rows are split over the replicas, one thread each
     /// (see `ComputeThreads.shards`). Returns the mean loss over the whole batch; with `backwardScale`
     /// each replica accumulates gradients of backwardScale * (its share of the batch-mean loss).
-    private func shardedLoss(_ batch: (inputs: [Int32], targets: [Int32]), batch b: Int, replicas: [GPT],
+    private func shardedLoss(_ batch: (inputs: [Int32], targets: [Int32]), batch b: Int, replicas: [any LanguageModel],
                              backwardScale: Float?) throws -> Float {
         let t = model.config.contextLength
         let shardLosses = FloatBuffer(count: replicas.count)
@@ -216,10 +216,10 @@ public final class Trainer {
     }
 
     /// The model plus one replica per extra thread, sharing its parameter buffer.
-    private func replicaSet() throws -> [GPT] {
+    private func replicaSet() throws -> [any LanguageModel] {
         let wanted = max(1, min(ComputeThreads.count, config.batchSize))
         if extraReplicas.count != wanted - 1 {
-            extraReplicas = try (1..<wanted).map { _ in try GPT(config: model.config, parameters: model.parameters) }
+            extraReplicas = try (1..<wanted).map { _ in try model.replica() }
         }
         return [model] + extraReplicas
     }
