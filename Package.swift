@@ -21,13 +21,15 @@ let package = Package(
         ),
         .target(name: "Core", dependencies: ["CBLAS"], swiftSettings: nativeCPU),
         .target(name: "Tokenizers", dependencies: ["Core"], swiftSettings: nativeCPU),
+        // SVG line charts, for the alignment report and the benchmarks; depends on nothing.
+        .target(name: "Plotting"),
         .target(name: "Model", dependencies: ["Core", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Training", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
         .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
-        .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
-        .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation"],
+        .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training", "Plotting"], swiftSettings: nativeCPU),
+        .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation", "Plotting"],
                 swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
