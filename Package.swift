@@ -56,6 +56,8 @@ let package = Package(
         // Seeded mutation fuzzing of every loader (bounded; MINIGPT_FUZZ_ITERATIONS scales it up).
         .testTarget(name: "FuzzTests", dependencies: ["Interop", "Training", "Model", "Tokenizers", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
+        .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Generation", "Training", "Model", "Core", "Tokenizers", "TestSupport"],
