@@ -30,6 +30,8 @@ public struct ArchitectureComparisonConfig: Codable, Sendable {
     public var probeDistances = [1, 2, 4, 8, 16, 24, 32, 48, 62]
     public var probeEpisodes = 256
     public var seed: UInt64 = 1337
+    /// Before each model, wait (up to 2 minutes) until other processes use under 0.15 core.
+    public var waitForQuiet = false
 
     public init(corpus: String) { self.corpus = corpus }
 
@@ -112,6 +114,8 @@ public struct ArchitectureResult: Codable, Sendable {
     public var lossByPosition: [Double]
     public var probeSteps: Int
     public var probe: [ProbePoint]
+    /// Cores other processes kept busy while this model trained and was measured (the machines are shared).
+    public var foreignCores: Double
 }
 
 /// Trains a GPT and an LSTM of about the same parameter count on the same corpus for the same wall time,
@@ -138,6 +142,8 @@ public struct ArchitectureComparison: Codable, Sendable {
         for architecture in Architecture.allCases {
             let shape = { (vocabulary: Int) in architecture == .gpt ? config.gptShape(vocabulary: vocabulary) : config.lstmShape(vocabulary: vocabulary) }
             let rate = architecture == .gpt ? config.gptLearningRate : config.lstmLearningRate
+            if config.waitForQuiet { ForeignLoad.waitForQuiet() }
+            let load = ForeignLoad()
             let lm = try Trainer(modelConfig: shape(tokenizer.vocabularySize), tokenizer: tokenizer, data: corpus,
                                  config: trainConfig(config, rate: rate), runDirectory: outputDirectory + "/runs/\(architecture.rawValue)")
             log("\(architecture.displayName): \(lm.model.config.layers) layers, width \(lm.model.config.width), \(lm.model.parameterCount) parameters; training for \(config.seconds) s")
@@ -159,7 +165,7 @@ public struct ArchitectureComparison: Codable, Sendable {
             }
             results.append(ArchitectureResult(architecture: architecture, shape: lm.model.config, parameters: lm.model.parameterCount,
                                               learningRate: rate, steps: lm.step, curve: curve, lossByPosition: positions,
-                                              probeSteps: probe.step, probe: accuracies))
+                                              probeSteps: probe.step, probe: accuracies, foreignCores: load.cores))
         }
         return ArchitectureComparison(machine: MachineInfo.current(), config: config, results: results)
     }

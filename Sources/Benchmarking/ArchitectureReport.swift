@@ -32,14 +32,14 @@ extension ArchitectureComparison {
         var lines = ["# GPT against LSTM", "",
                      "Measured on \(machine.cpuModel) (\(machine.cores) cores), \(machine.date); corpus \(config.corpus), "
                      + "\(Int(config.seconds)) s of training per model, context \(config.contextLength), batch \(config.batchSize).", "",
-                     "| model | layers x width | parameters | lr | steps | tokens seen | val loss start | val loss end | loss at position 1 | loss at position \(config.contextLength) |",
-                     "|---|---|---|---|---|---|---|---|---|---|"]
+                     "| model | layers x width | parameters | lr | steps | tokens seen | val loss start | val loss end | loss at position 1 | loss at position \(config.contextLength) | other processes (cores) |",
+                     "|---|---|---|---|---|---|---|---|---|---|---|"]
         for result in results {
             let first = result.curve.first?.validationLoss ?? .nan, last = result.curve.last?.validationLoss ?? .nan
-            lines.append(String(format: "| %@ | %d x %d | %d | %.0e | %d | %d | %.3f | %.3f | %.3f | %.3f |",
+            lines.append(String(format: "| %@ | %d x %d | %d | %.0e | %d | %d | %.3f | %.3f | %.3f | %.3f | %.2f |",
                                 result.architecture.displayName, result.shape.layers, result.shape.width, result.parameters,
                                 Double(result.learningRate), result.steps, result.curve.last?.tokens ?? 0, first, last,
-                                result.lossByPosition.first ?? .nan, result.lossByPosition.last ?? .nan))
+                                result.lossByPosition.first ?? .nan, result.lossByPosition.last ?? .nan, result.foreignCores))
         }
         lines += ["", "Long-range probe: accuracy of the letter N positions back (chance \(String(format: "%.3f", LongRangeProbe.chance)); "
                   + "\(Int(config.probeSeconds)) s of training per model, \(config.probeEpisodes) episodes per N).", "",

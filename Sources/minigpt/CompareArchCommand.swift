@@ -22,12 +22,15 @@ struct CompareArchCommand: ParsableCommand {
     @Flag(help: "Tiny models, a few seconds each: proves the pipeline, measures nothing.") var quick = false
     @Option(help: "Training seconds per model on the corpus (default 180; 3 with --quick).") var seconds: Double?
     @Option(help: "Training seconds per model on the long-range probe (default 90; 3 with --quick).") var probeSeconds: Double?
+    @Flag(help: "Before each model, wait (up to 2 minutes) until other processes use under 0.15 core.")
+    var waitForQuiet = false
     @OptionGroup var threadOptions: ThreadOptions
 
     var comparisonConfig: ArchitectureComparisonConfig {
         var config = quick ? .quick(corpus: corpus) : ArchitectureComparisonConfig(corpus: corpus)
         if let seconds { config.seconds = seconds }
         if let probeSeconds { config.probeSeconds = probeSeconds }
+        config.waitForQuiet = waitForQuiet
         return config
     }
 
