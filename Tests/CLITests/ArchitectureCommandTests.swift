@@ -40,4 +40,20 @@ final class ArchitectureCommandTests: XCTestCase {
         try assertCleanFailure(["generate", "--model", run, "--prompt", "to", "--weights", "int8"], mentions: "GPT models")
         try assertCleanFailure(["train", "--corpus", corpus, "--arch", "rnn"], mentions: "rnn")
     }
+
+    /// The comparison runs end to end at its tiny setting and writes its report, data and four figures.
+    func testCompareArchQuickWritesItsReport() throws {
+        let directory = TemporaryDirectory()
+        let out = directory.file("compare")
+        let result = try runMinigpt(["bench", "compare-arch", "--quick", "--seconds", "1", "--probe-seconds", "1",
+                                     "--corpus", packageRoot() + "/Corpora/song100.txt", "--out", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("| GPT (Transformer) | 2 x 32 |"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("| LSTM | 1 x "), result.stdout)
+        for name in ["report.md", "results.json", "loss_vs_time.svg", "loss_vs_tokens.svg", "loss_by_position.svg", "long_range_probe.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + name), name)
+        }
+        XCTAssertTrue(try TextFile.read(out + "/loss_by_position.svg").contains("LSTM"))
+        try assertCleanFailure(["bench", "compare-arch", "--quick", "--seconds", "0"], mentions: "positive")
+    }
 }
