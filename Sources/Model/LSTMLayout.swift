@@ -39,8 +39,11 @@ public struct LSTMLayout: Sendable {
         count = next
     }
 
-    /// The same count as `init(config:).count`, without building the layout (for `ModelConfig.validate`).
+    /// The same count as `init(config:).count`, without building the layout (for `ModelConfig.validate`);
+    /// Int.max when it would not fit, so a hostile config is refused as too large rather than overflowing.
     static func parameterCount(vocabulary v: Int, layers: Int, width c: Int) -> Int {
-        2 * v * c + v + layers * (8 * c * c + 4 * c)
+        let (vocabulary, width) = (Double(v), Double(c))
+        guard 2 * vocabulary * width + vocabulary + Double(layers) * (8 * width * width + 4 * width) < 1e15 else { return Int.max }
+        return 2 * v * c + v + layers * (8 * c * c + 4 * c)
     }
 }

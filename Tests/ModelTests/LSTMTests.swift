@@ -100,6 +100,9 @@ final class LSTMTests: XCTestCase {
         XCTAssertThrowsError(try model.forward(tokens: [Int32](repeating: 0, count: 7), batch: 1, time: 7))
         XCTAssertThrowsError(try model.forward(tokens: [0, 7], batch: 1, time: 2))
         XCTAssertThrowsError(try model.forward(tokens: [0, 1, 2], batch: 1, time: 2))
+        var huge = tiny
+        huge.width = 1 << 30
+        XCTAssertThrowsError(try huge.validate()) { XCTAssertTrue("\($0)".contains("too large"), "\($0)") }
         var lstmWithHeads = tiny
         lstmWithHeads.heads = 2
         XCTAssertThrowsError(try lstmWithHeads.validate())
