@@ -33,26 +33,32 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         let (languageModel, tokenizer) = try ModelDirectory.loadLanguageModel(model)
+        if let lstm = languageModel as? LSTM { return try generate(lstm, tokenizer: tokenizer) }
+        guard let gpt = languageModel as? GPT else { throw ModelError.unsupportedArchitecture(languageModel.config.architecture, needed: .gpt) }
+        let engine = try decode.engine(for: gpt)
         let config = try sampling.samplingConfig(vocabularySize: tokenizer.vocabularySize)
         let condition = StopCondition(maxNewTokens: maxNewTokens, stopStrings: stop, endOfTextID: tokenizer.endOfTextID)
         let promptIDs = try tokenizer.encode(prompt)
         guard !promptIDs.isEmpty else { throw GenerationError.invalidRequest("--prompt is empty") }
-        if let lstm = languageModel as? LSTM {
-            guard decode.weights == .float32 else { throw ValidationError("--weights int8 is for GPT models; this is an LSTM") }
-            Console.out(prompt)
-            try RecurrentGenerator(model: lstm).generate(prompt: promptIDs, sampling: config, stop: condition, tokenizer: tokenizer) {
-                Console.out($0)
-            }
-            Console.out("\n")
-            return
-        }
-        guard let gpt = languageModel as? GPT else { throw ModelError.unsupportedArchitecture(languageModel.config.architecture, needed: .gpt) }
-        let engine = try decode.engine(for: gpt)
         guard promptIDs.count <= gpt.config.contextLength else {
             throw GenerationError.invalidRequest("the prompt is \(promptIDs.count) tokens, longer than the model's context of \(gpt.config.contextLength)")
         }
         Console.out(prompt)
         try TextGenerator(engine: engine).generate(prompt: promptIDs, sampling: config, stop: condition, tokenizer: tokenizer) {
+            Console.out($0)
+        }
+        Console.out("\n")
+    }
+
+    /// An LSTM carries a fixed-size state instead of a KV cache: no context bound, no int8 decode weights.
+    private func generate(_ lstm: LSTM, tokenizer: any Tokenizer) throws {
+        guard decode.weights == .float32 else { throw ValidationError("--weights int8 is for GPT models; this is an LSTM") }
+        let config = try sampling.samplingConfig(vocabularySize: tokenizer.vocabularySize)
+        let condition = StopCondition(maxNewTokens: maxNewTokens, stopStrings: stop, endOfTextID: tokenizer.endOfTextID)
+        let promptIDs = try tokenizer.encode(prompt)
+        guard !promptIDs.isEmpty else { throw GenerationError.invalidRequest("--prompt is empty") }
+        Console.out(prompt)
+        try RecurrentGenerator(model: lstm).generate(prompt: promptIDs, sampling: config, stop: condition, tokenizer: tokenizer) {
             Console.out($0)
         }
         Console.out("\n")

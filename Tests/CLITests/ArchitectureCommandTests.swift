@@ -37,7 +37,7 @@ final class ArchitectureCommandTests: XCTestCase {
 
         try assertCleanFailure(["chat", "--model", run], mentions: "this is an LSTM model")
         try assertCleanFailure(["export", "hf", "--model", run, "--out", directory.file("hf")], mentions: "this is an LSTM model")
-        try assertCleanFailure(["generate", "--model", run, "--prompt", "to", "--weights", "int8"], mentions: "GPT models")
+        try assertCleanFailure(["generate", "--model", run, "--weights", "int8"], mentions: "GPT models")
         try assertCleanFailure(["train", "--corpus", corpus, "--arch", "rnn"], mentions: "rnn")
     }
 
