@@ -34,6 +34,8 @@ let package = Package(
         ),
         .target(name: "Core", dependencies: ["CBLAS"], swiftSettings: nativeCPU),
         .target(name: "Tokenizers", dependencies: ["Core"], swiftSettings: nativeCPU),
+        // SVG line charts, for the alignment report and the benchmarks; depends on nothing.
+        .target(name: "Plotting"),
         .target(name: "Model", dependencies: ["Core", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Generation", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Training", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
@@ -42,8 +44,8 @@ let package = Package(
                 swiftSettings: nativeCPU),
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
         .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
-        .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
-        .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation"],
+        .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training", "Plotting"], swiftSettings: nativeCPU),
+        .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation", "Plotting"],
                 swiftSettings: nativeCPU),
         .target(name: "Serving", dependencies: ["Core", "Model", "Tokenizers", "Generation",
                                                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -74,6 +76,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         // Seeded mutation fuzzing of every loader (bounded; MINIGPT_FUZZ_ITERATIONS scales it up).
         .testTarget(name: "FuzzTests", dependencies: ["Interop", "Training", "Model", "Tokenizers", "Core", "TestSupport"],
+                    swiftSettings: nativeCPU),
+        .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),

@@ -18,6 +18,7 @@ public final class GPT {
 
     /// Wraps existing parameters (e.g. loaded from a checkpoint).
     public init(config: ModelConfig, parameters: FloatBuffer) throws {
+        guard config.architecture == .gpt else { throw ModelError.unsupportedArchitecture(config.architecture, needed: .gpt) }
         try config.validate()
         self.config = config
         layout = ParameterLayout(config: config)
@@ -30,6 +31,7 @@ public final class GPT {
     /// GPT-2 initialisation: weights and embeddings N(0, 0.02); the two projections that write into the
     /// residual stream N(0, 0.02 / sqrt(2 * layers)); biases 0; LayerNorm gains 1.
     public convenience init(config: ModelConfig, generator: inout SeededGenerator) throws {
+        guard config.architecture == .gpt else { throw ModelError.unsupportedArchitecture(config.architecture, needed: .gpt) }
         try config.validate()
         let layout = ParameterLayout(config: config)
         let parameters = FloatBuffer(count: layout.count)
@@ -55,8 +57,8 @@ public final class GPT {
     /// per-position cross-entropy and returns its mean; otherwise returns nil.
     @discardableResult
     public func forward(tokens: [Int32], targets: [Int32]? = nil, batch b: Int, time t: Int) throws -> Float? {
-        try validate(tokens: tokens, batch: b, time: t, what: "input")
-        if let targets { try validate(tokens: targets, batch: b, time: t, what: "target") }
+        try config.validate(tokens: tokens, batch: b, time: t, what: "input")
+        if let targets { try config.validate(tokens: targets, batch: b, time: t, what: "target") }
         let acts = activationsFitting(batch: b, time: t, existing: &activations)
         let n = b * t, c = config.width, v = config.vocabularySize, h = config.heads
         let p = parameters.pointer
@@ -200,18 +202,6 @@ public final class GPT {
         lastTokens.withUnsafeBufferPointer { ids in
             Embedding.backward(dwte: dp + layout.tokenEmbedding, dwpe: dp + layout.positionEmbedding, dout: g.embedded.pointer,
                                tokens: ids.baseAddress!, batch: b, time: t, width: c)
-        }
-    }
-
-    private func validate(tokens: [Int32], batch b: Int, time t: Int, what: String) throws {
-        guard b >= 1, t >= 1 else { throw ModelError.badInput("batch and time must be at least 1, got \(b) x \(t)") }
-        guard t <= config.contextLength else {
-            throw ModelError.badInput("sequence of \(t) tokens is longer than the context length \(config.contextLength)")
-        }
-        guard tokens.count == b * t else { throw ModelError.badInput("expected \(b * t) \(what) tokens, got \(tokens.count)") }
-        let v = Int32(config.vocabularySize)
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= v }) {
-            throw ModelError.badInput("\(what) token id \(bad) is outside the vocabulary of \(v)")
         }
     }
 

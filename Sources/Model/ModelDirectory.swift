@@ -2,9 +2,10 @@ import Core
 import Foundation
 import Tokenizers
 
-/// A model directory: `config.json` (format name, version, ModelConfig), `model.safetensors`
-/// (weights, one tensor per `ParameterLayout` entry, stored (out, in) like nn.Linear) and
-/// `tokenizer.json`. Each file is written atomically; the loader checks that they agree.
+/// A model directory: `config.json` (format name, version, ModelConfig with its architecture),
+/// `model.safetensors` (weights, one tensor per `ParameterLayout` or `LSTMLayout` entry, stored (out, in)
+/// like nn.Linear) and `tokenizer.json`. Each file is written atomically; the loader checks that they agree.
+/// A config without an `architecture` field (written before the LSTM existed) is a GPT.
 public enum ModelDirectory {
     public static let configFile = "config.json"
     public static let weightsFile = "model.safetensors"
@@ -16,6 +17,7 @@ public enum ModelDirectory {
     struct ConfigFile: Codable {
         var format: String
         var version: Int
+        var architecture: String?
         var vocabSize: Int
         var contextLength: Int
         var layers: Int
@@ -23,30 +25,36 @@ public enum ModelDirectory {
         var width: Int
 
         enum CodingKeys: String, CodingKey {
-            case format, version, layers, heads, width
+            case format, version, layers, heads, width, architecture
             case vocabSize = "vocab_size"
             case contextLength = "context_length"
         }
     }
 
     /// `storage` .f16 halves the weights file (values rounded to half precision; loading reads them back as Float).
-    public static func save(model: GPT, tokenizer: any Tokenizer, to directory: String, metadata: [String: String] = [:],
+    public static func save(model: any LanguageModel, tokenizer: any Tokenizer, to directory: String, metadata: [String: String] = [:],
                             storage: TensorStorage = .f32) throws {
         try createDirectory(directory)
         let config = model.config
-        let file = ConfigFile(format: configFormat, version: formatVersion, vocabSize: config.vocabularySize,
+        let file = ConfigFile(format: configFormat, version: formatVersion, architecture: config.architecture.rawValue,
+                              vocabSize: config.vocabularySize,
                               contextLength: config.contextLength, layers: config.layers, heads: config.heads, width: config.width)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(file), to: directory + "/" + configFile)
         try TokenizerFile.save(tokenizer, to: directory + "/" + tokenizerFile)
-        try saveWeights(parameters: model.parameters, layout: model.layout, to: directory + "/" + weightsFile,
+        try saveWeights(parameters: model.parameters, tensors: model.parameterTensors, to: directory + "/" + weightsFile,
                         metadata: metadata, storage: storage)
     }
 
     public static func saveWeights(parameters: FloatBuffer, layout: ParameterLayout, to path: String,
                                    metadata: [String: String], storage: TensorStorage = .f32) throws {
-        let tensors = layout.tensors.map { tensor in
+        try saveWeights(parameters: parameters, tensors: layout.tensors, to: path, metadata: metadata, storage: storage)
+    }
+
+    public static func saveWeights(parameters: FloatBuffer, tensors layoutTensors: [ParameterLayout.Tensor], to path: String,
+                                   metadata: [String: String], storage: TensorStorage = .f32) throws {
+        let tensors = layoutTensors.map { tensor in
             NamedTensor(name: tensor.name, shape: tensor.shape,
                         values: Array(UnsafeBufferPointer(start: parameters.pointer + tensor.offset, count: tensor.count)))
         }
@@ -67,8 +75,11 @@ public enum ModelDirectory {
         guard file.format == configFormat, file.version == formatVersion else {
             throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) has format \(file.format.debugDescription) version \(file.version), expected \(configFormat) version \(formatVersion)")
         }
+        guard let architecture = Architecture(rawValue: file.architecture ?? Architecture.gpt.rawValue) else {
+            throw ModelError.badModelDirectory(path: directory, reason: "\(configFile) names architecture \(file.architecture!.debugDescription); this version knows \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         let config = ModelConfig(vocabularySize: file.vocabSize, contextLength: file.contextLength, layers: file.layers,
-                                 heads: file.heads, width: file.width)
+                                 heads: file.heads, width: file.width, architecture: architecture)
         try config.validate()
         return config
     }
@@ -76,13 +87,13 @@ public enum ModelDirectory {
     /// Loads weights for `config`, checking names, shapes, and that every value is finite.
     public static func loadWeights(_ path: String, config: ModelConfig) throws -> (parameters: FloatBuffer, metadata: [String: String]) {
         let (tensors, metadata) = try Safetensors.read(path)
-        let layout = ParameterLayout(config: config)
+        let layoutTensors = config.parameterTensors
         guard metadata["format"] == weightsFormat else {
             throw CoreError.badFormat(path: path, reason: "metadata format is \(metadata["format"] ?? "missing"), expected \(weightsFormat)")
         }
         let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let parameters = FloatBuffer(count: layout.count)
-        for tensor in layout.tensors {
+        let parameters = FloatBuffer(count: config.parameterCount)
+        for tensor in layoutTensors {
             guard let stored = byName[tensor.name] else {
                 throw CoreError.badFormat(path: path, reason: "tensor \(tensor.name) is missing")
             }
@@ -94,15 +105,26 @@ public enum ModelDirectory {
             }
             stored.values.withUnsafeBufferPointer { (parameters.pointer + tensor.offset).update(from: $0.baseAddress!, count: tensor.count) }
         }
-        if tensors.count != layout.tensors.count {
-            let extra = Set(byName.keys).subtracting(layout.tensors.map(\.name)).sorted().prefix(3)
+        if tensors.count != layoutTensors.count {
+            let extra = Set(byName.keys).subtracting(layoutTensors.map(\.name)).sorted().prefix(3)
             throw CoreError.badFormat(path: path, reason: "unexpected tensors \(extra.joined(separator: ", "))")
         }
         return (parameters, metadata)
     }
 
+    /// Loads a GPT; a directory holding another architecture is refused with a one-line error (chat,
+    /// alignment, export and the KV-cache engine are Transformer-only).
     /// `directory` may be a model directory or a run directory, whose current checkpoint is loaded.
     public static func load(_ directory: String) throws -> (model: GPT, tokenizer: any Tokenizer) {
+        let (model, tokenizer) = try loadLanguageModel(directory)
+        guard let gpt = model as? GPT else {
+            throw ModelError.badModelDirectory(path: directory, reason: ModelError.unsupportedArchitecture(model.config.architecture, needed: .gpt).description)
+        }
+        return (gpt, tokenizer)
+    }
+
+    /// Loads the model of whatever architecture the config names (training, evaluation, generation).
+    public static func loadLanguageModel(_ directory: String) throws -> (model: any LanguageModel, tokenizer: any Tokenizer) {
         let directory = try Checkpoints.resolve(directory)
         let config = try loadConfig(directory)
         let tokenizer = try TokenizerFile.load(directory + "/" + tokenizerFile)
@@ -110,7 +132,7 @@ public enum ModelDirectory {
             throw ModelError.badModelDirectory(path: directory, reason: "tokenizer has \(tokenizer.vocabularySize) tokens but the config says \(config.vocabularySize)")
         }
         let (parameters, _) = try loadWeights(directory + "/" + weightsFile, config: config)
-        return (try GPT(config: config, parameters: parameters), tokenizer)
+        return (try config.makeModel(parameters: parameters), tokenizer)
     }
 
     static func requireDirectory(_ directory: String) throws {

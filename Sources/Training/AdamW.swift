@@ -9,11 +9,20 @@ public final class AdamW {
     /// 1 where the parameter is decayed, 0 elsewhere, in parameter layout.
     private let decayMask: FloatBuffer
 
-    public init(layout: ParameterLayout) {
-        m = FloatBuffer(count: layout.count)
-        v = FloatBuffer(count: layout.count)
-        decayMask = FloatBuffer(count: layout.count)
-        for tensor in layout.tensors where tensor.decays {
+    public convenience init(layout: ParameterLayout) {
+        self.init(tensors: layout.tensors, count: layout.count)
+    }
+
+    public convenience init(model: any LanguageModel) {
+        self.init(tensors: model.parameterTensors, count: model.parameterCount)
+    }
+
+    /// For any architecture's layout: `tensors` tile a buffer of `count` parameters.
+    public init(tensors: [ParameterLayout.Tensor], count: Int) {
+        m = FloatBuffer(count: count)
+        v = FloatBuffer(count: count)
+        decayMask = FloatBuffer(count: count)
+        for tensor in tensors where tensor.decays {
             (decayMask.pointer + tensor.offset).update(repeating: 1, count: tensor.count)
         }
     }

@@ -10,7 +10,7 @@ public enum Evaluation {
         public var meanLoss: Double { totalNats / Double(max(predictedTokens, 1)) }
     }
 
-    public static func crossEntropy(model: GPT, tokens: [Int32], batchSize: Int = 8) throws -> Result {
+    public static func crossEntropy(model: any LanguageModel, tokens: [Int32], batchSize: Int = 8) throws -> Result {
         let t = model.config.contextLength
         var result = Result(totalNats: 0, predictedTokens: 0)
         guard tokens.count >= 2 else { return result }
@@ -28,7 +28,7 @@ public enum Evaluation {
         return result
     }
 
-    private static func add(_ starts: [Int], length: Int, model: GPT, tokens: [Int32], into result: inout Result) throws {
+    private static func add(_ starts: [Int], length: Int, model: any LanguageModel, tokens: [Int32], into result: inout Result) throws {
         var inputs: [Int32] = [], targets: [Int32] = []
         for start in starts {
             inputs.append(contentsOf: tokens[start..<(start + length)])

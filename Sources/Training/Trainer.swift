@@ -34,7 +34,7 @@ public struct StepReport: Codable, Sendable {
     }
 }
 
-/// Runs AdamW training of a GPT on a token stream, writing checkpoints and a metrics log to a run
+/// Runs AdamW training of a language model (GPT or LSTM) on a token stream, writing checkpoints and a metrics log to a run
 /// directory. A run can be resumed from its directory and then produces exactly the losses of an
 /// uninterrupted run (same seed and thread count), because the data generator's state is saved too.
 public final class Trainer {
@@ -42,7 +42,7 @@ public final class Trainer {
     public static let metricsFile = "metrics.jsonl"
     public static let stateFormat = "minigpt-training-state"
 
-    public let model: GPT
+    public let model: any LanguageModel
     public let tokenizer: any Tokenizer
     public let config: TrainConfig
     public let data: TrainingData
@@ -65,7 +65,7 @@ public final class Trainer {
     private let optimizer: AdamW
     private let schedule: LearningRateSchedule
     let dataFingerprint: String
-    private var extraReplicas: [GPT] = []
+    private var extraReplicas: [any LanguageModel] = []
     /// The processes training this model together; process 0 alone writes the log and checkpoints.
     public let processes: any ProcessGroup
 
@@ -74,25 +74,25 @@ public final class Trainer {
                             config: TrainConfig, runDirectory: String, processes: any ProcessGroup = SingleProcess()) throws {
         try config.validate()
         var generator = SeededGenerator(seed: config.seed)
-        let model = try GPT(config: modelConfig, generator: &generator)
+        let model = try modelConfig.makeModel(generator: &generator)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: generator, optimizer: AdamW(layout: model.layout), processes: processes)
+                      step: 0, generator: generator, optimizer: AdamW(model: model), processes: processes)
         // A run killed before its first checkpoint may have logged steps; this run starts the log again.
         try truncateMetrics(after: 0)
     }
 
     /// Starts a fresh run from existing weights (fine-tuning, e.g. an imported model); the seed still
     /// decides the batches.
-    public convenience init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig,
+    public convenience init(model: any LanguageModel, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig,
                             runDirectory: String, processes: any ProcessGroup = SingleProcess()) throws {
         try config.validate()
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(layout: model.layout),
+                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(model: model),
                       processes: processes)
         try truncateMetrics(after: 0)
     }
 
-    private init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig, runDirectory: String,
+    private init(model: any LanguageModel, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig, runDirectory: String,
                  step: Int, generator: SeededGenerator, optimizer: AdamW, processes: any ProcessGroup) throws {
         guard tokenizer.vocabularySize == model.config.vocabularySize else {
             throw TrainingError.invalidConfig("tokenizer has \(tokenizer.vocabularySize) tokens, model expects \(model.config.vocabularySize)")
@@ -119,7 +119,7 @@ public final class Trainer {
     public static func resume(runDirectory: String, data: TrainingData,
                               processes: any ProcessGroup = SingleProcess()) throws -> Trainer {
         let checkpoint = try Checkpoints.resolve(runDirectory)
-        let (model, tokenizer) = try ModelDirectory.load(checkpoint)
+        let (model, tokenizer) = try ModelDirectory.loadLanguageModel(checkpoint)
         let statePath = checkpoint + "/" + stateFile
         let (tensors, metadata) = try Safetensors.read(statePath)
         func bad(_ reason: String) -> TrainingError { .badRunDirectory(path: runDirectory, reason: reason) }
@@ -141,7 +141,7 @@ public final class Trainer {
         guard metadata["data"] == fingerprint(data) else {
             throw bad("the corpus differs from the one this run was trained on")
         }
-        let optimizer = AdamW(layout: model.layout)
+        let optimizer = AdamW(model: model)
         for (name, buffer) in [("adam.m", optimizer.m), ("adam.v", optimizer.v)] {
             guard let tensor = tensors.first(where: { $0.name == name }), tensor.values.count == buffer.count else {
                 throw bad("\(stateFile) has no \(name) of \(buffer.count) values")
@@ -211,7 +211,7 @@ public final class Trainer {
     /// Data parallelism inside one process: this process's rows of the batch are split over the replicas,
     /// one thread each (see `ComputeThreads.shards`). Returns this process's part of the batch-mean loss;
     /// with `backwardScale` each replica accumulates gradients of backwardScale * (its part of that loss).
-    private func shardedLoss(_ batch: (inputs: [Int32], targets: [Int32]), batch b: Int, replicas: [GPT],
+    private func shardedLoss(_ batch: (inputs: [Int32], targets: [Int32]), batch b: Int, replicas: [any LanguageModel],
                              backwardScale: Float?) throws -> Float {
         let t = model.config.contextLength
         let mine = processes.share(of: b)
@@ -230,10 +230,10 @@ public final class Trainer {
     }
 
     /// The model plus one replica per extra thread, sharing its parameter buffer.
-    private func replicaSet() throws -> [GPT] {
+    private func replicaSet() throws -> [any LanguageModel] {
         let wanted = max(1, min(ComputeThreads.count, processes.share(of: config.batchSize).count))
         if extraReplicas.count != wanted - 1 {
-            extraReplicas = try (1..<wanted).map { _ in try GPT(config: model.config, parameters: model.parameters) }
+            extraReplicas = try (1..<wanted).map { _ in try model.replica() }
         }
         return [model] + extraReplicas
     }

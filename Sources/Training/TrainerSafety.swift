@@ -28,7 +28,7 @@ extension Trainer {
         let number = step + 1
         var what: String
         if let gradientNorm {
-            if let bad = Trainer.firstNonFinite(model.gradients, layout: model.layout) {
+            if let bad = Trainer.firstNonFinite(model.gradients, tensors: model.parameterTensors) {
                 what = "the gradient of \(bad.tensor) holds \(bad.value) at index \(bad.index) (gradient norm \(gradientNorm))"
             } else {
                 what = "the gradient norm is \(gradientNorm) (every gradient is finite; their squares overflow)"
@@ -36,7 +36,7 @@ extension Trainer {
         } else {
             what = "the training loss is \(loss)"
         }
-        if let bad = Trainer.firstNonFinite(model.parameters, layout: model.layout) {
+        if let bad = Trainer.firstNonFinite(model.parameters, tensors: model.parameterTensors) {
             what += "; parameter \(bad.tensor) holds \(bad.value) at index \(bad.index)"
         }
         let kept = savedStep.map { "the last checkpoint (step \($0)) was kept" } ?? "no checkpoint has been written"
@@ -56,8 +56,8 @@ extension Trainer {
     }
 
     /// The first tensor (in layout order) of a parameter-shaped buffer that holds a NaN or infinity.
-    public static func firstNonFinite(_ buffer: FloatBuffer, layout: ParameterLayout) -> (tensor: String, index: Int, value: Float)? {
-        for tensor in layout.tensors {
+    public static func firstNonFinite(_ buffer: FloatBuffer, tensors: [ParameterLayout.Tensor]) -> (tensor: String, index: Int, value: Float)? {
+        for tensor in tensors {
             let values = buffer.pointer + tensor.offset
             for index in 0..<tensor.count where !values[index].isFinite {
                 return (tensor.name, index, values[index])

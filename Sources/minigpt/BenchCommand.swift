@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (build with -c release). Each validates its result, warms up, then repeats.",
-        subcommands: [TrainBenchCommand.self, KernelBenchCommand.self, GenerateBenchCommand.self]
+        subcommands: [TrainBenchCommand.self, KernelBenchCommand.self, GenerateBenchCommand.self, CompareArchCommand.self]
     )
 }
 

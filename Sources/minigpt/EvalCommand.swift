@@ -23,11 +23,11 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         try threadOptions.apply()
-        let (gpt, tokenizer) = try ModelDirectory.load(model)
+        let (languageModel, tokenizer) = try ModelDirectory.loadLanguageModel(model)
         let text = try TextFile.read(data)
         let ids = try tokenizer.encode(text)
         guard ids.count >= 2 else { throw ValidationError("\(data) has fewer than 2 tokens: nothing to predict") }
-        let result = try Evaluation.crossEntropy(model: gpt, tokens: ids.map(Int32.init), batchSize: batch)
+        let result = try Evaluation.crossEntropy(model: languageModel, tokens: ids.map(Int32.init), batchSize: batch)
         let predictedBytes = try tokenizer.decodeBytes(Array(ids.dropFirst())).count
         let bitsPerByte = result.totalNats / log(2) / Double(predictedBytes)
         Console.out(String(format: "loss %.4f nats/token, %.4f bits/byte (%d tokens, %d bytes scored)\n",

@@ -9,7 +9,7 @@ import Training
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a GPT on a text corpus (character-level, or with a tokenizer file).",
+        abstract: "Train a GPT (or, with --arch lstm, an LSTM) on a text corpus (character-level, or with a tokenizer file).",
         discussion: """
         The last --val-fraction of the corpus is held out for validation. Checkpoints go to --out/checkpoints/step-N/ \
         (model.safetensors, config.json, tokenizer.json, training_state.safetensors), and --out/checkpoint.json names \
@@ -23,7 +23,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "UTF-8 text file, or a token file made by `minigpt tokenizer prepare`, to train on.") var corpus: String
     @Option(help: "Tokenizer file or GPT-2 vocabulary directory (default: a character vocabulary built from the corpus).")
     var tokenizer: String?
-    @Option(help: "Transformer blocks.") var layers = 4
+    @Option(help: "Network: gpt (Transformer, the default) or lstm (the recurrent baseline: --layers LSTM layers of --width units; --heads is unused).")
+    var arch: Architecture?
+    @Option(help: "Transformer blocks (LSTM layers with --arch lstm).") var layers = 4
     @Option(help: "Attention heads per block.") var heads = 4
     @Option(help: "Embedding width (must be divisible by --heads).") var width = 128
     @Option(help: "Context length in tokens (block size).") var context = 64
@@ -70,8 +72,9 @@ struct TrainCommand: ParsableCommand {
         try trainConfig.validate()
         if resume != nil && initFrom != nil { throw ValidationError("give --resume or --init-from, not both") }
         if initFrom != nil && tokenizer != nil { throw ValidationError("--init-from brings its own tokenizer; drop --tokenizer") }
+        if arch != nil && (resume != nil || initFrom != nil) { throw ValidationError("--arch comes from the model directory with --resume or --init-from; drop it") }
         if resume == nil {
-            try ModelConfig(vocabularySize: 1, contextLength: context, layers: layers, heads: heads, width: width).validate()
+            try modelConfig(vocabularySize: 1).validate()
         }
     }
 
@@ -96,7 +99,7 @@ struct TrainCommand: ParsableCommand {
         } else {
             try refuseToOverwrite(out)
             if let initFrom {
-                let (model, vocabulary) = try ModelDirectory.load(initFrom)
+                let (model, vocabulary) = try ModelDirectory.loadLanguageModel(initFrom)
                 let data = try TrainingData(tokens: try corpusTokens(vocabulary), validationFraction: valFraction,
                                             contextLength: model.config.contextLength)
                 trainer = try Trainer(model: model, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out,
@@ -111,15 +114,14 @@ struct TrainCommand: ParsableCommand {
                     vocabulary = try CharTokenizer(corpus: try TextFile.read(corpus))
                 }
                 let tokens = try corpusTokens(vocabulary)
-                let modelConfig = ModelConfig(vocabularySize: vocabulary.vocabularySize, contextLength: context, layers: layers,
-                                              heads: heads, width: width)
+                let modelConfig = modelConfig(vocabularySize: vocabulary.vocabularySize)
                 let data = try TrainingData(tokens: tokens, validationFraction: valFraction, contextLength: context)
                 trainer = try Trainer(modelConfig: modelConfig, tokenizer: vocabulary, data: data, config: trainConfig,
                                       runDirectory: out, processes: processes)
             }
         }
         let model = trainer.model.config
-        status("model: \(model.layers) layers, \(model.heads) heads, width \(model.width), context \(model.contextLength), "
+        status("model: \(model.architecture.displayName), \(model.layers) layers, \(model.heads) heads, width \(model.width), context \(model.contextLength), "
                        + "vocab \(model.vocabularySize): \(formatCount(trainer.model.parameterCount)) parameters")
         let workers = processes.size > 1 ? "\(processes.size) processes x \(ComputeThreads.count) threads" : "\(ComputeThreads.count) threads"
         status("data: \(formatCount(trainer.data.train.count)) training tokens, \(formatCount(trainer.data.validation.count)) validation tokens; "
@@ -157,6 +159,13 @@ struct TrainCommand: ParsableCommand {
         let full = try Evaluation.crossEntropy(model: trainer.model, tokens: trainer.data.validation, batchSize: trainer.config.batchSize)
         Console.status(String(format: "done in %@: validation loss %.4f over the whole held-out split (%d tokens); checkpoint in %@",
                               formatDuration(wall), full.meanLoss, full.predictedTokens, trainer.runDirectory))
+    }
+
+    /// The shape of a new model; an LSTM has no heads.
+    private func modelConfig(vocabularySize: Int) -> ModelConfig {
+        let architecture = arch ?? .gpt
+        return ModelConfig(vocabularySize: vocabularySize, contextLength: context, layers: layers,
+                           heads: architecture == .lstm ? 1 : heads, width: width, architecture: architecture)
     }
 
     /// The corpus as token ids: a token file is read as it is (its vocabulary size must match the

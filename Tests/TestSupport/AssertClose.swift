@@ -28,3 +28,12 @@ public func assertClose(_ actual: Double, _ expected: Double, absolute: Double, 
                         _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
     assertClose([actual], [expected], absolute: absolute, relative: relative, message(), file: file, line: line)
 }
+
+/// `assertClose` tensor by tensor over two gradients in one flat layout, naming the tensor that fails.
+public func assertClose(_ actual: [Double], _ expected: [Double], tensors: [(name: String, range: Range<Int>)], absolute: Double,
+                        relative: Double, file: StaticString = #filePath, line: UInt = #line) {
+    for tensor in tensors {
+        assertClose(Array(actual[tensor.range]), Array(expected[tensor.range]), absolute: absolute, relative: relative,
+                    tensor.name, file: file, line: line)
+    }
+}

@@ -26,7 +26,7 @@ final class NonFiniteTests: XCTestCase {
     }
 
     func offset(of name: String, in trainer: Trainer) throws -> Int {
-        try XCTUnwrap(trainer.model.layout.tensors.first { $0.name == name }).offset
+        try XCTUnwrap(trainer.model.parameterTensors.first { $0.name == name }).offset
     }
 
     /// A NaN gradient in one tensor at step 5 stops the run before any update, names the step and the
@@ -81,7 +81,7 @@ final class NonFiniteTests: XCTestCase {
         XCTAssertTrue(skipped[3]?.contains("gradient of wte holds inf at index 0") ?? false, "\(skipped)")
         XCTAssertEqual(snapshots[3], snapshots[4], "the skipped step left the parameters alone")
         XCTAssertNotEqual(snapshots[4], snapshots[5])
-        XCTAssertNil(Trainer.firstNonFinite(trainer.model.parameters, layout: trainer.model.layout))
+        XCTAssertNil(Trainer.firstNonFinite(trainer.model.parameters, tensors: trainer.model.parameterTensors))
         let log = try TextFile.read(directory.file(Trainer.metricsFile))
         XCTAssertEqual(log.split(separator: "\n").filter { $0.contains("\"skipped\"") }.count, 1)
     }

@@ -10,7 +10,7 @@ final class TrainerTests: XCTestCase {
     let corpus = String(repeating: "the quick brown fox jumps over the lazy dog. pack my box with five dozen liquor jugs! ", count: 40)
     let modelConfig = ModelConfig(vocabularySize: 0, contextLength: 16, layers: 2, heads: 2, width: 16)
 
-    func makeTrainer(steps: Int, directory: String) throws -> Trainer {
+    func makeTrainer(steps: Int, directory: String, architecture: Architecture = .gpt) throws -> Trainer {
         let tokenizer = try CharTokenizer(corpus: corpus)
         var config = TrainConfig()
         config.steps = steps
@@ -22,6 +22,8 @@ final class TrainerTests: XCTestCase {
         config.gradientAccumulation = 2
         var shape = modelConfig
         shape.vocabularySize = tokenizer.vocabularySize
+        shape.architecture = architecture
+        if architecture == .lstm { shape.heads = 1 }
         let data = try TrainingData(tokens: try tokenizer.encode(corpus).map(Int32.init), validationFraction: 0.1, contextLength: 16)
         return try Trainer(modelConfig: shape, tokenizer: tokenizer, data: data, config: config, runDirectory: directory)
     }
@@ -54,6 +56,28 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(last?["step"] as? Int, 12)
         XCTAssertNotNil(last?["val_loss"])
         XCTAssertNotNil(last?["tokens_per_sec"])
+    }
+
+    /// The LSTM goes through the same trainer, optimizer and checkpoints: stopped and resumed, it too ends
+    /// with exactly the losses and weights of an uninterrupted run.
+    func testLSTMResumeReproducesUninterruptedRun() throws {
+        let whole = TemporaryDirectory(), split = TemporaryDirectory()
+        let uninterrupted = try makeTrainer(steps: 12, directory: whole.path, architecture: .lstm)
+        let expected = try losses(uninterrupted)
+        let first = try makeTrainer(steps: 12, directory: split.path, architecture: .lstm)
+        var seen = try losses(first, stopAt: 6)
+        let resumed = try Trainer.resume(runDirectory: split.path, data: first.data)
+        XCTAssertTrue(resumed.model is LSTM)
+        seen += try losses(resumed)
+        XCTAssertEqual(seen, expected)
+        XCTAssertEqual(resumed.model.parameters.array, uninterrupted.model.parameters.array)
+    }
+
+    /// An LSTM first learns the character frequencies and only later uses its state: it needs more steps.
+    func testLSTMTrainingLowersLoss() throws {
+        let directory = TemporaryDirectory()
+        let seen = try losses(try makeTrainer(steps: 80, directory: directory.path, architecture: .lstm))
+        XCTAssertLessThan(seen.suffix(5).reduce(0, +) / 5, seen.prefix(5).reduce(0, +) / 5 - 0.5)
     }
 
     func testSameSeedGivesSameLossesAndTrainingLowersLoss() throws {

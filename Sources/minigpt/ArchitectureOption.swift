@@ -1,0 +1,5 @@
+import ArgumentParser
+import Model
+
+/// `--arch gpt|lstm`.
+extension Architecture: ExpressibleByArgument {}
