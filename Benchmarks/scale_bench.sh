@@ -41,7 +41,7 @@ for threads in 1 2; do
 done
 row watch "tiktoken encode_ordinary_batch, 2 threads" python3 Benchmarks/peers/stream_encode.py --engine tiktoken --input "$WORK/corpus" --threads 2
 row watch "HF tokenizers encode_batch, 2 threads" python3 Benchmarks/peers/stream_encode.py --engine hf --input "$WORK/corpus" --threads 2
-SHAPE="--layers 2 --heads 2 --width 64 --context 128 --batch 8 --steps 20 --eval-every 10 --eval-batches 4"
+SHAPE="--layers 2 --heads 2 --width 64 --context 64 --batch 4 --steps 20 --eval-every 10 --eval-batches 4"
 for corpus in small tokens; do
   rm -rf "$WORK/run-$corpus"
   # shellcheck disable=SC2086
