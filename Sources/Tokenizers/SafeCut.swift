@@ -9,11 +9,11 @@
 /// the text stops after `x`. The scanners only look forward, so the chunks from `y` on depend only on the
 /// bytes from `y` on, and chunks before `x`'s never looked past `x`. BPE merges never cross chunks, and a
 /// character tokenizer only needs the cut to fall between characters, which it does.
-enum SafeCut {
+public enum SafeCut {
     /// The last safe cut `p` with `0 < p <= limit` in `bytes`, or nil. The bytes must be the text from a
     /// character boundary on (the start of the corpus or an earlier cut), and must extend at least 4 bytes
     /// past a cut for it to count, so that the character after the cut is decoded as the whole text would.
-    static func last(in bytes: UnsafeBufferPointer<UInt8>, notAfter limit: Int) -> Int? {
+    public static func last(in bytes: UnsafeBufferPointer<UInt8>, notAfter limit: Int) -> Int? {
         let limit = min(limit, bytes.count - 4)
         guard limit > 0 else { return nil }
         // Look in a small window before the limit first; text offers a cut every few bytes.

@@ -1,6 +1,6 @@
 import Core
 import Foundation
-@testable import Tokenizers
+import Tokenizers
 import XCTest
 
 final class CorpusPreparerTests: XCTestCase {
