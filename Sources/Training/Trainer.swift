@@ -109,7 +109,7 @@ public final class Trainer {
         self.generator = generator
         self.optimizer = optimizer
         schedule = LearningRateSchedule(config: config)
-        dataFingerprint = Trainer.fingerprint(data)
+        dataFingerprint = data.fingerprint
         self.processes = processes
         try checkProcessesAgree()
     }
@@ -138,7 +138,7 @@ public final class Trainer {
         guard weightsMetadata["step"] == stepText else {
             throw bad("the weights are from step \(weightsMetadata["step"] ?? "?") but the optimizer state is from step \(stepText)")
         }
-        guard metadata["data"] == fingerprint(data) else {
+        guard metadata["data"] == data.fingerprint else {
             throw bad("the corpus differs from the one this run was trained on")
         }
         let optimizer = AdamW(model: model)
@@ -171,7 +171,7 @@ public final class Trainer {
         for replica in replicas { replica.zeroGradients() }
         var lossSum: Float = 0
         for _ in 0..<accumulation {
-            let batch = TrainingData.randomBatch(from: data.train, batch: b, time: t, generator: &generator)
+            let batch = try TrainingData.randomBatch(from: data.train, batch: b, time: t, generator: &generator)
             // Summed over processes per micro-batch, so that the losses add up in the order one process adds them.
             lossSum += try processes.sum(shardedLoss(batch, batch: b, replicas: replicas, backwardScale: 1 / Float(accumulation)))
         }
@@ -202,7 +202,7 @@ public final class Trainer {
         let replicas = try replicaSet()
         var total: Float = 0
         for _ in 0..<config.evalBatches {
-            let batch = TrainingData.randomBatch(from: data.validation, batch: config.batchSize, time: t, generator: &evalGenerator)
+            let batch = try TrainingData.randomBatch(from: data.validation, batch: config.batchSize, time: t, generator: &evalGenerator)
             total += try processes.sum(shardedLoss(batch, batch: config.batchSize, replicas: replicas, backwardScale: nil))
         }
         return total / Float(config.evalBatches)
@@ -318,14 +318,5 @@ public final class Trainer {
         defer { try? handle.close() }
         handle.seekToEndOfFile()
         handle.write(data)
-    }
-
-    /// Token count plus an FNV-1a hash of the tokens: enough to notice a different corpus on resume.
-    static func fingerprint(_ data: TrainingData) -> String {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for token in data.train + data.validation {
-            hash = (hash ^ UInt64(UInt32(bitPattern: token))) &* 0x0000_0100_0000_01B3
-        }
-        return "\(data.train.count)+\(data.validation.count):\(String(hash, radix: 16))"
     }
 }

@@ -175,14 +175,21 @@ struct TokenizerPrepare: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
         abstract: "Tokenize a corpus into a binary token file that training reads without tokenizing again.",
-        discussion: "Files are encoded as ordinary text (special-token text is not recognised); with several --input files, <|endoftext|> separates them when the tokenizer has it.")
+        discussion: """
+        Inputs are files or directories (every non-hidden, non-empty file under a directory, in path order). The text \
+        is streamed: read in pieces cut where encoding them apart gives the same ids as encoding the file whole, \
+        encoded on all threads and appended to the file, so memory stays near --threads x 2 MB whatever the corpus \
+        size. Special-token text is not recognised; <|endoftext|> separates the files when the tokenizer has it. \
+        The token file appears only when complete; progress (MB/s, ETA) goes to stderr.
+        """)
 
     @Option(name: .long, help: "Tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
     var tokenizer: String
-    @Option(name: .long, parsing: .upToNextOption, help: "Text files.")
+    @Option(name: .long, parsing: .upToNextOption, help: "Text files or directories.")
     var input: [String] = []
     @Option(name: .long, help: "Output token file (e.g. corpus.bin).")
     var out: String
+    @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
         guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
@@ -190,18 +197,31 @@ struct TokenizerPrepare: ParsableCommand {
 
     func run() throws {
         let tokenizer = try loadTokenizer(tokenizer)
-        var ids: [Int] = []
-        var bytes = 0
-        for (index, (path, data)) in zip(input, try readInputs(input)).enumerated() {
-            guard !data.isEmpty else { throw TokenizerError.emptyInput(path) }
-            if index > 0, let separator = tokenizer.endOfTextID { ids.append(separator) }
-            ids += try encodeBytes(tokenizer, data)
-            bytes += data.count
-        }
-        try TokenFile.write(ids: ids, vocabularySize: tokenizer.vocabularySize, to: out)
-        let width = TokenFile.elementWidth(vocabularySize: tokenizer.vocabularySize)
-        print("wrote \(ids.count) tokens (uint\(width * 8), vocabulary \(tokenizer.vocabularySize)) from \(bytes) bytes to \(out)")
+        let files = try CorpusPreparer.inputFiles(input)
+        let header = try prepareTokenFile(files: files, tokenizer: tokenizer, out: out, threads: threadOptions.threads)
+        let bytes = files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+        print("wrote \(header.count) tokens (uint\(header.width * 8), vocabulary \(tokenizer.vocabularySize)) from \(bytes) bytes "
+              + "in \(files.count) file\(files.count == 1 ? "" : "s") to \(out)")
     }
+}
+
+/// Streams `files` into the token file `out` (see `CorpusPreparer`). A run longer than two seconds shows
+/// its progress on stderr: a live line on a terminal, a line every ten seconds otherwise.
+@discardableResult
+func prepareTokenFile(files: [String], tokenizer: any Tokenizer, out: String, threads: Int) throws -> TokenFile.Header {
+    let started = Date()
+    var lastShown: Date?
+    let header = try CorpusPreparer(tokenizer: tokenizer, threads: threads).prepare(files: files, to: out) { progress in
+        let now = Date(), seconds = now.timeIntervalSince(started)
+        guard seconds >= 2, Console.isTerminal || now.timeIntervalSince(lastShown ?? started) >= 10 else { return }
+        lastShown = now
+        let megabytes = Double(progress.bytesDone) / 1e6, rate = megabytes / seconds
+        let line = String(format: "prepare: %.0f of %.0f MB, %.1f MB/s, %@ tokens, ETA %@", megabytes, Double(progress.bytesTotal) / 1e6,
+                          rate, formatCount(progress.tokens), formatDuration(Double(progress.bytesTotal - progress.bytesDone) / 1e6 / rate))
+        if Console.isTerminal { Console.overwrite(line) } else { Console.status(line) }
+    }
+    if lastShown != nil && Console.isTerminal { Console.status("") }
+    return header
 }
 
 struct TokenizerExport: ParsableCommand {

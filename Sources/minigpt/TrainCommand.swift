@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "UTF-8 text file, or a token file made by `minigpt tokenizer prepare`, to train on.") var corpus: String
+    @Option(help: "Text file (or directory of them), or a token file made by `minigpt tokenizer prepare`, to train on.") var corpus: String
     @Option(help: "Tokenizer file or GPT-2 vocabulary directory (default: a character vocabulary built from the corpus).")
     var tokenizer: String?
     @Option(help: "Network: gpt (Transformer, the default) or lstm (the recurrent baseline: --layers LSTM layers of --width units; --heads is unused).")
@@ -36,6 +36,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Linear warm-up steps.") var warmup = 100
     @Option(help: "Evaluate on validation batches every N steps (and checkpoint).") var evalEvery = 250
     @Option(help: "Random validation batches per evaluation.") var evalBatches = 20
+    @Option(help: "Batches of evenly spaced windows of the held-out split scored when the run ends.") var finalEvalBatches = 50
+    @Flag(help: "When the run ends, score the whole held-out split instead (with progress).") var fullVal = false
     @Option(help: "Micro-batches accumulated per optimizer step.") var gradAccum = 1
     @Option(help: "AdamW decoupled weight decay (2-D weights only).") var weightDecay: Float = 0.1
     @Option(help: "Clip the global gradient norm to this (0 = off).") var gradClip: Float = 1.0
@@ -70,6 +72,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try trainConfig.validate()
+        guard finalEvalBatches >= 1 else { throw ValidationError("--final-eval-batches must be at least 1, got \(finalEvalBatches)") }
         if resume != nil && initFrom != nil { throw ValidationError("give --resume or --init-from, not both") }
         if initFrom != nil && tokenizer != nil { throw ValidationError("--init-from brings its own tokenizer; drop --tokenizer") }
         if arch != nil && (resume != nil || initFrom != nil) { throw ValidationError("--arch comes from the model directory with --resume or --init-from; drop it") }
@@ -92,16 +95,14 @@ struct TrainCommand: ParsableCommand {
             let checkpoint = try Checkpoints.resolve(resume)
             let tokenizer = try TokenizerFile.load(checkpoint + "/" + ModelDirectory.tokenizerFile)
             let config = try ModelDirectory.loadConfig(checkpoint)
-            let data = try TrainingData(tokens: try corpusTokens(tokenizer), validationFraction: valFraction,
-                                        contextLength: config.contextLength)
+            let data = try corpusData(tokenizer, contextLength: config.contextLength, runDirectory: resume, processes: processes)
             trainer = try Trainer.resume(runDirectory: resume, data: data, processes: processes)
             status("resuming \(resume) at step \(trainer.step) of \(trainer.config.steps)")
         } else {
             try refuseToOverwrite(out)
             if let initFrom {
                 let (model, vocabulary) = try ModelDirectory.loadLanguageModel(initFrom)
-                let data = try TrainingData(tokens: try corpusTokens(vocabulary), validationFraction: valFraction,
-                                            contextLength: model.config.contextLength)
+                let data = try corpusData(vocabulary, contextLength: model.config.contextLength, runDirectory: out, processes: processes)
                 trainer = try Trainer(model: model, tokenizer: vocabulary, data: data, config: trainConfig, runDirectory: out,
                                       processes: processes)
             } else {
@@ -111,11 +112,10 @@ struct TrainCommand: ParsableCommand {
                 } else if TokenFile.looksLikeTokenFile(corpus) {
                     throw ValidationError("\(corpus) is a token file: name the tokenizer that made it with --tokenizer")
                 } else {
-                    vocabulary = try CharTokenizer(corpus: try TextFile.read(corpus))
+                    vocabulary = try CharTokenizer(characters: try CorpusPreparer.distinctCharacters(in: try CorpusPreparer.inputFiles([corpus])))
                 }
-                let tokens = try corpusTokens(vocabulary)
                 let modelConfig = modelConfig(vocabularySize: vocabulary.vocabularySize)
-                let data = try TrainingData(tokens: tokens, validationFraction: valFraction, contextLength: context)
+                let data = try corpusData(vocabulary, contextLength: context, runDirectory: out, processes: processes)
                 trainer = try Trainer(modelConfig: modelConfig, tokenizer: vocabulary, data: data, config: trainConfig,
                                       runDirectory: out, processes: processes)
             }
@@ -156,9 +156,14 @@ struct TrainCommand: ParsableCommand {
         }
         let wall = Date().timeIntervalSince(started)
         guard processes.isRoot else { return }
-        let full = try Evaluation.crossEntropy(model: trainer.model, tokens: trainer.data.validation, batchSize: trainer.config.batchSize)
-        Console.status(String(format: "done in %@: validation loss %.4f over the whole held-out split (%d tokens); checkpoint in %@",
-                              formatDuration(wall), full.meanLoss, full.predictedTokens, trainer.runDirectory))
+        let final = try Evaluation.crossEntropy(model: trainer.model, tokens: trainer.data.validation, batchSize: trainer.config.batchSize,
+                                                maxBatches: fullVal ? nil : finalEvalBatches) { done, total in
+            if fullVal && Console.isTerminal { Console.overwrite("validating: \(done) of \(total) windows") }
+        }
+        if fullVal && Console.isTerminal { Console.status("") }
+        Console.status(String(format: "done in %@: validation loss %.4f over %@ (%d tokens); checkpoint in %@", formatDuration(wall), final.meanLoss,
+                              fullVal ? "the whole held-out split" : "\(finalEvalBatches) batches of the held-out split", final.predictedTokens,
+                              trainer.runDirectory))
     }
 
     /// The shape of a new model; an LSTM has no heads.
@@ -168,15 +173,30 @@ struct TrainCommand: ParsableCommand {
                            heads: architecture == .lstm ? 1 : heads, width: width, architecture: architecture)
     }
 
-    /// The corpus as token ids: a token file is read as it is (its vocabulary size must match the
-    /// tokenizer's), a text file is encoded.
-    private func corpusTokens(_ tokenizer: any Tokenizer) throws -> [Int32] {
-        guard TokenFile.looksLikeTokenFile(corpus) else { return try tokenizer.encode(try TextFile.read(corpus)).map(Int32.init) }
-        let (ids, vocabularySize) = try TokenFile.read(corpus)
-        guard vocabularySize == tokenizer.vocabularySize else {
-            throw ValidationError("\(corpus) was made with a vocabulary of \(vocabularySize) tokens, but the tokenizer has \(tokenizer.vocabularySize)")
+    /// The corpus as training data, memory-mapped: a token file as it is (its vocabulary size must match
+    /// the tokenizer's), text first prepared into a token file in the run directory.
+    /// Under MPI only rank 0 keeps its token file in the run directory; the other ranks map theirs from a
+    /// temporary file removed at once (the mapping outlives the name), so no two ranks write one path.
+    private func corpusData(_ tokenizer: any Tokenizer, contextLength: Int, runDirectory: String,
+                            processes: any ProcessGroup) throws -> TrainingData {
+        var path = corpus
+        var temporary: String?
+        defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+        if !TokenFile.looksLikeTokenFile(corpus) {
+            if processes.isRoot {
+                try ModelDirectory.createDirectory(runDirectory)
+                path = runDirectory + "/corpus-tokens.bin"
+            } else {
+                path = NSTemporaryDirectory() + "minigpt-rank\(processes.rank)-\(UUID().uuidString).bin"
+                temporary = path
+            }
+            try prepareTokenFile(files: try CorpusPreparer.inputFiles([corpus]), tokenizer: tokenizer, out: path, threads: ComputeThreads.count)
         }
-        return ids
+        let file = try MappedTokenFile(path: path)
+        guard file.vocabularySize == tokenizer.vocabularySize else {
+            throw ValidationError("\(corpus) was made with a vocabulary of \(file.vocabularySize) tokens, but the tokenizer has \(tokenizer.vocabularySize)")
+        }
+        return try TrainingData(file: file, validationFraction: valFraction, contextLength: contextLength)
     }
 
     private func refuseToOverwrite(_ directory: String) throws {

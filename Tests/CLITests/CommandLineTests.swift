@@ -128,6 +128,32 @@ final class CommandLineTests: XCTestCase {
                                mentions: "vocabulary of 300 tokens")
     }
 
+    /// A directory prepared into one token file; eval scores a token file exactly as the text it came from;
+    /// --full-val scores the whole held-out split at the end of a run.
+    func testPrepareDirectoryEvalTokenFileAndFullValidation() throws {
+        let directory = TemporaryDirectory()
+        let shakespeare = try String(contentsOfFile: packageRoot() + "/Corpora/shakespeare9.txt", encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: directory.file("docs"), withIntermediateDirectories: true)
+        let first = directory.write(String(shakespeare.prefix(12_000)), to: "docs/a.txt")
+        _ = directory.write(String(shakespeare.dropFirst(12_000).prefix(8_000)), to: "docs/b.txt")
+        let tokenizer = directory.file("tok.json"), run = directory.file("run")
+        XCTAssertEqual(try runMinigpt(["tokenizer", "train", "--input", first, "--vocab-size", "300", "--out", tokenizer]).status, 0)
+        let prepared = try runMinigpt(["tokenizer", "prepare", "--tokenizer", tokenizer, "--input", directory.file("docs"),
+                                       "--out", directory.file("docs.bin"), "--threads", "2"])
+        XCTAssertEqual(prepared.status, 0, prepared.stderr)
+        XCTAssertTrue(prepared.stdout.contains("in 2 files"), prepared.stdout)
+        let trained = try runMinigpt(["train", "--corpus", directory.file("docs.bin"), "--tokenizer", tokenizer, "--out", run, "--layers", "1",
+                                      "--heads", "2", "--width", "16", "--context", "8", "--batch", "2", "--steps", "2", "--full-val"])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertTrue(trained.stderr.contains("over the whole held-out split"), trained.stderr)
+        XCTAssertEqual(try runMinigpt(["tokenizer", "prepare", "--tokenizer", tokenizer, "--input", first, "--out", directory.file("a.bin")]).status, 0)
+        let fromText = try runMinigpt(["eval", "--model", run, "--data", first])
+        let fromTokens = try runMinigpt(["eval", "--model", run, "--data", directory.file("a.bin")])
+        XCTAssertEqual(fromText.status, 0, fromText.stderr)
+        XCTAssertTrue(fromText.stdout.contains("nats/token"), fromText.stdout)
+        XCTAssertEqual(fromText.stdout, fromTokens.stdout)
+    }
+
     /// GPT-2's shipped vocabulary through the CLI: the ids tiktoken gives, and back to the same bytes.
     func testTokenizerEncodeDecodeWithGPT2Vocabulary() throws {
         let vocabulary = packageRoot() + "/Models/gpt2-tokenizer"

@@ -101,12 +101,56 @@ final class TokenFileTests: XCTestCase {
         assertThrowsTokenizerError("implausibly large") { _ = try TokenFile.read(huge) }
         let count = try variant("count.bin") { $0[32] = 9 }
         assertThrowsTokenizerError("promises 9 ids") { _ = try TokenFile.read(count) }
-        let outOfRange = try variant("range.bin") { $0[40] = 10 }
+        let outOfRange = try variant("range.bin") { $0[64] = 10 }
         assertThrowsTokenizerError("id 10 at position 0") { _ = try TokenFile.read(outOfRange) }
+        let changed = try variant("changed.bin") { $0[64] = 5 }
+        assertThrowsTokenizerError("checksum") { _ = try TokenFile.read(changed) }
+        let largest = try variant("largest.bin") { $0[40] = 10 }
+        assertThrowsTokenizerError("largest id, 10, is out of range") { _ = try TokenFile.read(largest) }
+        let documents = try variant("documents.bin") { $0[63] = 1 }
+        assertThrowsTokenizerError("documents for 4 ids") { _ = try TokenFile.read(documents) }
         let short = try variant("short.bin") { $0 = $0.prefix(20) }
         assertThrowsTokenizerError("shorter than") { _ = try TokenFile.read(short) }
+        let shortHeader = try variant("short-header.bin") { $0 = $0.prefix(48) }
+        assertThrowsTokenizerError("shorter than the 64-byte") { _ = try TokenFile.read(shortHeader) }
         XCTAssertFalse(TokenFile.looksLikeTokenFile(file("missing.bin")))
         assertThrowsTokenizerError("not found") { _ = try TokenFile.read(self.file("missing.bin")) }
+    }
+
+    /// Version 1 files (a 40-byte header without largest id, checksum or document count) are still read.
+    func testReadsVersion1() throws {
+        var bytes = Array("minigpt-tokens".utf8) + [UInt8](repeating: 0, count: 2)
+        bytes += [1, 0, 0, 0, 2, 0, 0, 0] + [10, 0, 0, 0, 0, 0, 0, 0] + [3, 0, 0, 0, 0, 0, 0, 0]
+        bytes += [9, 0, 0, 0, 4, 0]
+        let path = file("v1.bin")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try TokenFile.read(path).ids, [9, 0, 4])
+        let mapped = try MappedTokenFile(path: path)
+        XCTAssertNil(mapped.header.checksum)
+        var checksum = TokenFile.Checksum()
+        for id: UInt32 in [9, 0, 4] { checksum.add(id) }
+        XCTAssertEqual(try mapped.checksum(), checksum.value)
+        try TokenFile.write(ids: [9, 0, 4], vocabularySize: 10, to: file("v2.bin"))
+        XCTAssertEqual(try MappedTokenFile(path: file("v2.bin")).header.checksum, checksum.value)
+        bytes[40] = 10
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        assertThrowsTokenizerError("id 10 at position 0") { _ = try TokenFile.read(path) }
+    }
+
+    /// A file truncated or rewritten after it was mapped gives an error on the next read, not SIGBUS.
+    func testMappedFileChangedUnderneath() throws {
+        let path = file("live.bin")
+        try TokenFile.write(ids: Array(0..<5000).map { $0 % 7 }, vocabularySize: 7, to: path)
+        let mapped = try MappedTokenFile(path: path)
+        XCTAssertEqual(try mapped.ids(4990..<4993), [6, 0, 1])
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        try handle.seek(toOffset: UInt64(TokenFile.headerSize + 2 * 10))
+        handle.write(Data([200, 0]))
+        assertThrowsTokenizerError("id 200 at position 10") { _ = try mapped.ids(8..<12) }
+        try handle.truncate(atOffset: 100)
+        try handle.close()
+        assertThrowsTokenizerError("shrank to 100 bytes") { _ = try mapped.ids(4990..<4993) }
+        XCTAssertThrowsError(try mapped.ids(4999..<5001))
     }
 
     func testWriteRejectsOutOfRangeIds() {

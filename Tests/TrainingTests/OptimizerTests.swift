@@ -50,10 +50,11 @@ final class OptimizerTests: XCTestCase {
     func testTrainingDataSplitAndBatches() throws {
         let tokens = (0..<100).map { Int32($0) }
         let data = try TrainingData(tokens: tokens, validationFraction: 0.1, contextLength: 8)
-        XCTAssertEqual(data.train, Array(tokens[0..<90]))
-        XCTAssertEqual(data.validation, Array(tokens[90...]))
+        XCTAssertEqual(try data.train.ids(0..<90), Array(tokens[0..<90]))
+        XCTAssertEqual(try data.validation.ids(0..<10), Array(tokens[90...]))
+        XCTAssertThrowsError(try data.validation.ids(5..<11))
         var generator = SeededGenerator(seed: 1)
-        let batch = TrainingData.randomBatch(from: data.train, batch: 3, time: 8, generator: &generator)
+        let batch = try TrainingData.randomBatch(from: data.train, batch: 3, time: 8, generator: &generator)
         XCTAssertEqual(batch.inputs.count, 24)
         XCTAssertEqual(zip(batch.inputs, batch.targets).map { $1 - $0 }, [Int32](repeating: 1, count: 24), "targets are the next tokens")
         XCTAssertThrowsError(try TrainingData(tokens: Array(tokens[0..<50]), validationFraction: 0.1, contextLength: 8))
