@@ -2,7 +2,7 @@
 """Drives the chat page of a live `minigpt serve` in headless Chromium (Debian's `chromium`) over the DevTools
 protocol: types a message, presses Enter, and checks that the reply streams in (several updates of the reply
 bubble while the Stop button is enabled; the events are paced 20 ms apart in the page so each can render),
-then a second turn that must send the whole conversation.
+then a second turn that must send the whole conversation, and the Stop button.
 Optionally saves a screenshot.
 
     apt-get install -y chromium && pip install websocket-client
@@ -35,7 +35,8 @@ window.fetch = async (url, options) => {
   if (!response.body) return response;
   const reader = response.body.getReader();
   const paced = new ReadableStream({ async pull(controller) {
-    const { value, done } = await reader.read();
+    let value, done;
+    try { ({ value, done } = await reader.read()); } catch (error) { window.__aborted = true; throw error; }
     if (done) { controller.close(); return; }
     window.__reads += 1;
     let start = 0;
@@ -54,6 +55,8 @@ new MutationObserver(() => {
   const replies = document.querySelectorAll('.assistant');
   const last = replies[replies.length - 1];
   if (last) window.__updates.push({ text: last.textContent, stopEnabled: !document.getElementById('stop').disabled });
+  // Armed by the test: press Stop as soon as the reply shows its first text.
+  if (window.__stopOnFirstText && last && last.textContent) { window.__stopOnFirstText = false; document.getElementById('stop').click(); }
 }).observe(document.getElementById('log'), { childList: true, subtree: true, characterData: true });
 """
 
@@ -153,6 +156,20 @@ def main():
             check(sent["stream"] is True and sent["temperature"] == 0.7 and sent["max_tokens"] == 40, f"settings not sent: {sent}")
             second = browser.evaluate("document.querySelectorAll('.assistant')[1].textContent")
             print(f"turn 2: the page sent the whole conversation; reply {second!r}")
+
+            # Stop: pressed at the reply's first text, it aborts the stream, and the server frees the slot.
+            browser.evaluate("window.__aborted = false; window.__stopOnFirstText = true; document.getElementById('maxTokens').value = '400'")
+            browser.type_and_enter("Tell me about the letters")
+            browser.wait_for("document.querySelectorAll('.assistant').length === 3 && document.getElementById('send').disabled === false")
+            check(browser.evaluate("window.__aborted") is True, "Stop did not abort the stream")
+            check(not browser.evaluate("document.querySelectorAll('.assistant')[2].classList.contains('error')"), "Stop showed an error")
+            health = json.load(urllib.request.urlopen(server.url + "/health"))
+            deadline = time.time() + 10
+            while health["running"] != 0 and time.time() < deadline:
+                time.sleep(0.1)
+                health = json.load(urllib.request.urlopen(server.url + "/health"))
+            check(health["running"] == 0, f"the stopped reply still runs on the server: {health}")
+            print("stop: the stream was aborted mid-reply and the server freed the slot")
 
             if args.screenshot:
                 shot = browser.call("Page.captureScreenshot", format="png")
