@@ -88,7 +88,13 @@ public final class BatchGenerator {
             var continuing: [Int] = []
             var nextTokens: [Int] = []
             for index in running {
-                let token = samplers[index].sample(logits: sessions[index].logits, recentTokens: history[index])
+                let logits = sessions[index].logits
+                // Finite weights can still overflow to inf/NaN activations; the sampler would treat NaN as banned.
+                guard logits.allSatisfy(\.isFinite) else {
+                    throw GenerationError.samplingFailed((requests.count == 1 ? "" : "request \(index + 1): ")
+                        + "the model produced non-finite (NaN or infinite) logits at step \(generated[index].count + 1)")
+                }
+                let token = try samplers[index].sample(logits: logits, recentTokens: history[index])
                 generated[index].append(token)
                 logProbabilities[index].append(Self.logProbability(of: token, in: sessions[index].logits))
                 let step = checkers[index].next(token: token, bytes: try tokenizer.decodeBytes([token]))

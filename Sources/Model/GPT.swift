@@ -57,6 +57,9 @@ public final class GPT {
     public func forward(tokens: [Int32], targets: [Int32]? = nil, batch b: Int, time t: Int) throws -> Float? {
         try validate(tokens: tokens, batch: b, time: t, what: "input")
         if let targets { try validate(tokens: targets, batch: b, time: t, what: "target") }
+        // A forward pass with targets is usually followed by backward, which needs a second set of the same shapes.
+        try MemoryBudget.require(Double(targets == nil ? 1 : 2) * config.activationBytes(batch: b, time: t),
+                                 for: "a batch of \(b) x \(t) tokens")
         let acts = activationsFitting(batch: b, time: t, existing: &activations)
         let n = b * t, c = config.width, v = config.vocabularySize, h = config.heads
         let p = parameters.pointer
@@ -208,7 +211,7 @@ public final class GPT {
         guard t <= config.contextLength else {
             throw ModelError.badInput("sequence of \(t) tokens is longer than the context length \(config.contextLength)")
         }
-        guard tokens.count == b * t else { throw ModelError.badInput("expected \(b * t) \(what) tokens, got \(tokens.count)") }
+        guard let n = Checked.product(b, t), tokens.count == n else { throw ModelError.badInput("expected \(b) x \(t) \(what) tokens, got \(tokens.count)") }
         let v = Int32(config.vocabularySize)
         if let bad = tokens.first(where: { $0 < 0 || $0 >= v }) {
             throw ModelError.badInput("\(what) token id \(bad) is outside the vocabulary of \(v)")

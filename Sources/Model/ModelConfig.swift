@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 /// Shape of a GPT-2 style model. `Codable` so it is saved beside the weights.
 public struct ModelConfig: Codable, Equatable, Sendable {
@@ -35,21 +36,35 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             throw ModelError.invalidConfig("width \(width) is not divisible by heads \(heads)")
         }
         // Keeps every buffer index well inside Int32 range and allocation sane on a laptop.
-        guard parameterCount < 2_000_000_000 else { throw ModelError.invalidConfig("model with \(parameterCount) parameters is too large") }
+        guard let count = checkedParameterCount, count < 2_000_000_000 else {
+            throw ModelError.invalidConfig("model with \(String(format: "%.3g", exactParameterCount)) parameters is too large (at most 2e9)")
+        }
     }
 
     /// Training FLOPs per token, Kaplan et al. (2020): 6 N for the dense matmuls (forward 2N, backward 4N;
     /// N = all parameters, the tied LM head included) plus 6 L T C for the attention scores and weighted sum.
     /// The same formula as `minigpt estimate`.
     public var trainingFLOPsPerToken: Double {
-        6 * Double(parameterCount) + 6 * Double(layers * contextLength * width)
+        6 * exactParameterCount + 6 * Double(layers) * Double(contextLength) * Double(width)
     }
 
-    /// Parameters of the model with the LM head tied to the token embedding.
-    public var parameterCount: Int {
+    /// Parameters of the model with the LM head tied to the token embedding; `Int.max` when the count
+    /// does not fit an Int (a config that `validate()` refuses), so no size a user gives can trap here.
+    public var parameterCount: Int { checkedParameterCount ?? Int.max }
+
+    /// The parameter count in Double: exact below 2^53, never overflows (for messages and FLOP estimates).
+    public var exactParameterCount: Double {
+        let c = Double(width)
+        return Double(vocabularySize) * c + Double(contextLength) * c + Double(layers) * (12 * c * c + 13 * c) + 2 * c
+    }
+
+    /// The parameter count, or nil when any product or sum overflows.
+    public var checkedParameterCount: Int? {
         let c = width
-        let perLayer = 12 * c * c + 13 * c  // qkv 3c^2+3c, proj c^2+c, fc 4c^2+4c, fcproj 4c^2+c, two layernorms 4c
-        return vocabularySize * c + contextLength * c + layers * perLayer + 2 * c
+        // qkv 3c^2+3c, proj c^2+c, fc 4c^2+4c, fcproj 4c^2+c, two layernorms 4c
+        guard let perLayer = Checked.sum(Checked.product(12, c, c), Checked.product(13, c)) else { return nil }
+        return Checked.sum(Checked.product(vocabularySize, c), Checked.product(contextLength, c), Checked.product(layers, perLayer),
+                           Checked.product(2, c))
     }
 }
 

@@ -71,6 +71,8 @@ public final class Trainer {
     public convenience init(modelConfig: ModelConfig, tokenizer: any Tokenizer, data: TrainingData,
                             config: TrainConfig, runDirectory: String) throws {
         try config.validate()
+        try modelConfig.validate()
+        try Trainer.requireMemory(modelConfig, config)
         var generator = SeededGenerator(seed: config.seed)
         let model = try GPT(config: modelConfig, generator: &generator)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
@@ -84,6 +86,7 @@ public final class Trainer {
     public convenience init(model: GPT, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig,
                             runDirectory: String) throws {
         try config.validate()
+        try Trainer.requireMemory(model.config, config)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
                       step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(layout: model.layout))
         try truncateMetrics(after: 0)
@@ -132,6 +135,7 @@ public final class Trainer {
         guard metadata["data"] == fingerprint(data) else {
             throw bad("the corpus differs from the one this run was trained on")
         }
+        try requireMemory(model.config, config)
         let optimizer = AdamW(layout: model.layout)
         for (name, buffer) in [("adam.m", optimizer.m), ("adam.v", optimizer.v)] {
             guard let tensor = tensors.first(where: { $0.name == name }), tensor.values.count == buffer.count else {
@@ -147,6 +151,14 @@ public final class Trainer {
         trainer.savedStep = step
         try trainer.truncateMetrics(after: step)
         return trainer
+    }
+
+    /// Refuses a run whose parameters, optimizer state, per-thread gradients and activations would not fit
+    /// in memory, before the model is initialised.
+    static func requireMemory(_ model: ModelConfig, _ config: TrainConfig) throws {
+        let replicas = max(1, min(ComputeThreads.count, config.batchSize))
+        try MemoryBudget.require(model.trainingBytes(batch: config.batchSize, replicas: replicas),
+                                 for: "training this model with batch \(config.batchSize) and context \(model.contextLength)")
     }
 
     public var tokensPerStep: Int { config.batchSize * config.gradientAccumulation * model.config.contextLength }
@@ -298,8 +310,12 @@ public final class Trainer {
             throw CoreError.writeFailed(path: path, reason: "cannot open for appending")
         }
         defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        handle.write(data)
+        do {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: data)
+        } catch {
+            throw CoreError.writeFailed(path: path, reason: "\(error.localizedDescription)")
+        }
     }
 
     /// Token count plus an FNV-1a hash of the tokens: enough to notice a different corpus on resume.

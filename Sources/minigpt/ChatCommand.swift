@@ -31,6 +31,7 @@ struct ChatCommand: ParsableCommand {
     }
 
     func run() throws {
+        try StandardStreams.checkInput()
         try threadOptions.apply()
         let (gpt, tokenizer) = try ModelDirectory.load(model)
         let config = try sampling.samplingConfig(vocabularySize: tokenizer.vocabularySize)

@@ -35,9 +35,7 @@ struct GenerateBenchCommand: ParsableCommand {
         for name in weights.split(separator: ",") where DecodeWeights(rawValue: String(name)) == nil {
             throw ValidationError("unknown --weights \(name); choose from float32, int8")
         }
-        guard threads.split(separator: ",").allSatisfy({ Int($0).map { $0 >= 1 } ?? false }) else {
-            throw ValidationError("--threads takes positive integers separated by commas, got \(threads)")
-        }
+        try validateThreadList(threads)
     }
 
     func run() throws {

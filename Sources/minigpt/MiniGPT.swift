@@ -28,6 +28,7 @@ struct MiniGPT: ParsableCommand {
     /// Runs the command; a failure prints one line, `Error: <what went wrong>`, without the usage block
     /// swift-argument-parser adds by default, and exits non-zero. `--help` and `--version` print as usual.
     static func main() {
+        StandardStreams.reserveClosedDescriptors()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -38,7 +39,7 @@ struct MiniGPT: ParsableCommand {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+            StandardStreams.writeError("Error: \(message)\n")
             Foundation.exit(code.rawValue)
         }
     }

@@ -118,12 +118,12 @@ struct TokenizerBench: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try encoder.encode(results), to: json)
         }
-        print("| benchmark | bytes | median s | min s | max s | MB/s (median) | note |")
-        print("|---|---|---|---|---|---|---|")
+        Console.line("| benchmark | bytes | median s | min s | max s | MB/s (median) | note |")
+        Console.line("|---|---|---|---|---|---|---|")
         for result in results {
             let numbers = String(format: "%.4f | %.4f | %.4f | %.2f", result.medianSeconds, result.minSeconds,
                                  result.maxSeconds, result.medianMBPerSecond)
-            print("| \(result.name) | \(result.bytes) | \(numbers) | \(result.note) |")
+            Console.line("| \(result.name) | \(result.bytes) | \(numbers) | \(result.note) |")
         }
     }
 }

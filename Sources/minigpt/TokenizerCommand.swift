@@ -54,10 +54,6 @@ func encodeBytes(_ tokenizer: any Tokenizer, _ bytes: [UInt8], allowSpecial: Boo
     return try tokenizer.encode(text)
 }
 
-func writeStandardOutput(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
-}
-
 struct TokenizerTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Learn a byte-level BPE vocabulary from text files.")
@@ -84,10 +80,10 @@ struct TokenizerTrain: ParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         try TokenizerFile.save(result.tokenizer, to: out)
         let bytes = corpus.reduce(0) { $0 + $1.count }
-        print("trained \(result.tokenizer.vocabularySize) tokens (\(result.mergeCount) merges, \(result.tokenizer.specialTokens.count) special) "
+        Console.line("trained \(result.tokenizer.vocabularySize) tokens (\(result.mergeCount) merges, \(result.tokenizer.specialTokens.count) special) "
               + "on \(bytes) bytes, \(result.distinctChunks) distinct chunks, in \(String(format: "%.2f", seconds)) s -> \(out)")
         if result.stoppedEarly {
-            print("note: the text ran out of pairs to merge before reaching --vocab-size \(vocabSize)")
+            Console.line("note: the text ran out of pairs to merge before reaching --vocab-size \(vocabSize)")
         }
     }
 }
@@ -103,9 +99,9 @@ struct TokenizerEncode: ParsableCommand {
 
     func run() throws {
         let tokenizer = try loadTokenizer(tokenizer)
-        let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        let input = try StandardStreams.readInput()
         let ids = try encodeBytes(tokenizer, input, allowSpecial: allowSpecial)
-        writeStandardOutput(ids.map(String.init).joined(separator: " ") + "\n")
+        Console.out(ids.map(String.init).joined(separator: " ") + "\n")
     }
 }
 
@@ -118,13 +114,13 @@ struct TokenizerDecode: ParsableCommand {
 
     func run() throws {
         let tokenizer = try loadTokenizer(tokenizer)
-        let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: try StandardStreams.readInput(), as: UTF8.self)
         var ids: [Int] = []
         for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "," }) {
             guard let id = Int(word) else { throw TokenizerCommandError("\(String(word.prefix(40)).debugDescription) is not a token id") }
             ids.append(id)
         }
-        FileHandle.standardOutput.write(Data(try tokenizer.decodeBytes(ids)))
+        StandardStreams.writeOutput(try tokenizer.decodeBytes(ids))
     }
 }
 
@@ -154,19 +150,19 @@ struct TokenizerStats: ParsableCommand {
             for id in ids { counts[id] += 1 }
             totalTokens += ids.count
             totalBytes += bytes.count
-            print("\(path): \(bytes.count) bytes, \(ids.count) tokens, \(String(format: "%.3f", Double(bytes.count) / Double(ids.count))) bytes/token")
+            Console.line("\(path): \(bytes.count) bytes, \(ids.count) tokens, \(String(format: "%.3f", Double(bytes.count) / Double(ids.count))) bytes/token")
         }
         if input.count > 1 {
-            print("total: \(totalBytes) bytes, \(totalTokens) tokens, \(String(format: "%.3f", Double(totalBytes) / Double(totalTokens))) bytes/token")
+            Console.line("total: \(totalBytes) bytes, \(totalTokens) tokens, \(String(format: "%.3f", Double(totalBytes) / Double(totalTokens))) bytes/token")
         }
         let used = counts.filter { $0 > 0 }.count
-        print("distinct tokens used: \(used) of \(tokenizer.vocabularySize)")
+        Console.line("distinct tokens used: \(used) of \(tokenizer.vocabularySize)")
         let ranked = counts.enumerated().filter { $0.element > 0 }
             .sorted { $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset }.prefix(top)
-        if !ranked.isEmpty { print("most frequent tokens (id, count, share, text):") }
+        if !ranked.isEmpty { Console.line("most frequent tokens (id, count, share, text):") }
         for (id, count) in ranked {
             let text = String(decoding: try tokenizer.decodeBytes([id]), as: UTF8.self)
-            print(String(format: "%7d %9d %6.2f%%  ", id, count, 100 * Double(count) / Double(totalTokens)) + text.debugDescription)
+            Console.line(String(format: "%7d %9d %6.2f%%  ", id, count, 100 * Double(count) / Double(totalTokens)) + text.debugDescription)
         }
     }
 }
@@ -200,7 +196,7 @@ struct TokenizerPrepare: ParsableCommand {
         }
         try TokenFile.write(ids: ids, vocabularySize: tokenizer.vocabularySize, to: out)
         let width = TokenFile.elementWidth(vocabularySize: tokenizer.vocabularySize)
-        print("wrote \(ids.count) tokens (uint\(width * 8), vocabulary \(tokenizer.vocabularySize)) from \(bytes) bytes to \(out)")
+        Console.line("wrote \(ids.count) tokens (uint\(width * 8), vocabulary \(tokenizer.vocabularySize)) from \(bytes) bytes to \(out)")
     }
 }
 
@@ -218,7 +214,7 @@ struct TokenizerExport: ParsableCommand {
             throw TokenizerCommandError("\(tokenizer) is not a BPE tokenizer; only BPE vocabularies have a .tiktoken form")
         }
         try bpe.saveTiktoken(to: out)
-        print("wrote \(bpe.tokens.count) ranks to \(out) (pattern \(bpe.pattern.rawValue), special tokens \(bpe.specialTokens.sorted { $0.value < $1.value }.map(\.key)))")
+        Console.line("wrote \(bpe.tokens.count) ranks to \(out) (pattern \(bpe.pattern.rawValue), special tokens \(bpe.specialTokens.sorted { $0.value < $1.value }.map(\.key)))")
     }
 }
 
@@ -250,6 +246,6 @@ struct TokenizerImport: ParsableCommand {
             tokenizer = try BPETokenizer.loadGPT2(directory: gpt2!)
         }
         try TokenizerFile.save(tokenizer, to: out)
-        print("wrote \(tokenizer.vocabularySize) tokens (pattern \(tokenizer.pattern.rawValue)) to \(out)")
+        Console.line("wrote \(tokenizer.vocabularySize) tokens (pattern \(tokenizer.pattern.rawValue)) to \(out)")
     }
 }
