@@ -112,6 +112,13 @@ public final class Trainer {
     /// Resumes the run saved in `runDirectory`; `data` must be the same token stream it was trained on.
     /// The run's current checkpoint is used (see `Checkpoints`); metrics logged after it are dropped.
     public static func resume(runDirectory: String, data: TrainingData) throws -> Trainer {
+        try resume(runDirectory: runDirectory) { _ in data }
+    }
+
+    /// Resumes the run saved in `runDirectory`, building its data from the saved settings (the validation
+    /// fraction decides the split). With `steps`, a run (finished or not) continues to that many steps in
+    /// total; the cosine schedule then stretches to the new total.
+    public static func resume(runDirectory: String, steps: Int? = nil, data makeData: (TrainConfig) throws -> TrainingData) throws -> Trainer {
         let checkpoint = try Checkpoints.resolve(runDirectory)
         let (model, tokenizer) = try ModelDirectory.load(checkpoint)
         let statePath = checkpoint + "/" + stateFile
@@ -120,12 +127,20 @@ public final class Trainer {
         guard metadata["format"] == stateFormat else { throw bad("\(stateFile) is not a MiniGPT training state") }
         guard let stepText = metadata["step"], let step = Int(stepText),
               let configText = metadata["train_config"],
-              let config = try? JSONDecoder().decode(TrainConfig.self, from: Data(configText.utf8)),
+              var config = try? JSONDecoder().decode(TrainConfig.self, from: Data(configText.utf8)),
               let rngText = metadata["rng"] else {
             throw bad("\(stateFile) lacks step, train_config or rng")
         }
         do { try config.validate() } catch { throw bad("\(stateFile) holds invalid settings: \(error)") }
         guard step >= 0 else { throw bad("\(stateFile) says step \(step)") }
+        if let steps, steps != config.steps {
+            guard steps > step else {
+                throw TrainingError.invalidConfig("--steps \(steps) must be more than the \(step) steps the run has done")
+            }
+            config.steps = steps
+            try config.validate()
+        }
+        let data = try makeData(config)
         let words = rngText.split(separator: ",").compactMap { UInt64($0) }
         let generator = try SeededGenerator(state: words)
         let (_, weightsMetadata) = try ModelDirectory.loadWeights(checkpoint + "/" + ModelDirectory.weightsFile, config: model.config)

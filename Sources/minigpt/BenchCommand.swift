@@ -32,6 +32,8 @@ struct TrainBenchCommand: ParsableCommand {
             throw ValidationError("unknown shape \(name); choose from S, M, L")
         }
         try validateThreadList(threads)
+        try validateRepeats(repeats, warmup: warmup)
+        if let json { try Preflight.writableFile(json, "--json") }
     }
 
     func run() throws {
@@ -73,6 +75,8 @@ struct KernelBenchCommand: ParsableCommand {
     func validate() throws {
         guard repeats >= 5 else { throw ValidationError("--repeats must be at least 5") }
         try validateThreadList(threads)
+        try validateRepeats(repeats, warmup: nil)
+        if let json { try Preflight.writableFile(json, "--json") }
     }
 
     func run() throws {

@@ -26,7 +26,8 @@ struct ChatCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
+        try validateMaxNewTokens(maxNewTokens)
+        try Preflight.existingDirectory(model, "--model")
         if let system, system.isEmpty { throw ValidationError("--system must not be empty") }
     }
 

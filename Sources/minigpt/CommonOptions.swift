@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Foundation
+import Generation
 import Model
 
 /// `--threads`, shared by every command that computes.
@@ -18,6 +19,19 @@ struct ThreadOptions: ParsableArguments {
         if threads > cores { Console.status("note: --threads \(threads) is more than the \(cores) cores; using \(cores)") }
         try ComputeThreads.set(min(threads, cores))
     }
+}
+
+/// --max-new-tokens of generate and chat: at least 1, at most `StopCondition.maxTokens`.
+func validateMaxNewTokens(_ value: Int) throws {
+    guard value >= 1, value <= StopCondition.maxTokens else {
+        throw ValidationError("--max-new-tokens must be in 1...\(StopCondition.maxTokens), got \(value)")
+    }
+}
+
+/// Benchmarks' --repeats and --warmup: bounded, so a typo cannot start a run of days.
+func validateRepeats(_ repeats: Int, warmup: Int?) throws {
+    guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be in 1...1000, got \(repeats)") }
+    if let warmup, !(0...1000).contains(warmup) { throw ValidationError("--warmup must be in 0...1000, got \(warmup)") }
 }
 
 /// Checks a comma-separated list of thread counts (the benchmarks' --threads): each in 1...cores.

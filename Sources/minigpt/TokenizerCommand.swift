@@ -32,6 +32,12 @@ func loadTokenizer(_ path: String) throws -> any Tokenizer {
     return try TokenizerFile.load(path)
 }
 
+/// At least one --input, each a readable file.
+func validateInputs(_ paths: [String]) throws {
+    guard !paths.isEmpty else { throw ValidationError("give at least one --input file") }
+    for path in paths { try Preflight.readableFile(path, "--input") }
+}
+
 func readInputs(_ paths: [String]) throws -> [[UInt8]] {
     guard !paths.isEmpty else { throw ValidationError("give at least one --input file") }
     return try paths.map { [UInt8](try AtomicFile.read($0)) }
@@ -70,7 +76,8 @@ struct TokenizerTrain: ParsableCommand {
     var out: String
 
     func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+        try validateInputs(input)
+        try Preflight.newFile(out, "--out")
     }
 
     func run() throws {
@@ -97,6 +104,8 @@ struct TokenizerEncode: ParsableCommand {
     @Flag(name: .long, help: "Turn special-token text (e.g. <|endoftext|>) in the input into special ids. Off by default.")
     var allowSpecial = false
 
+    func validate() throws { try Preflight.readablePath(tokenizer, "--tokenizer") }
+
     func run() throws {
         let tokenizer = try loadTokenizer(tokenizer)
         let input = try StandardStreams.readInput()
@@ -111,6 +120,8 @@ struct TokenizerDecode: ParsableCommand {
 
     @Option(name: .long, help: "Tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
     var tokenizer: String
+
+    func validate() throws { try Preflight.readablePath(tokenizer, "--tokenizer") }
 
     func run() throws {
         let tokenizer = try loadTokenizer(tokenizer)
@@ -136,7 +147,8 @@ struct TokenizerStats: ParsableCommand {
     var top = 20
 
     func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+        try Preflight.readablePath(tokenizer, "--tokenizer")
+        try validateInputs(input)
         guard top >= 0 else { throw ValidationError("--top must not be negative") }
     }
 
@@ -181,7 +193,9 @@ struct TokenizerPrepare: ParsableCommand {
     var out: String
 
     func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+        try Preflight.readablePath(tokenizer, "--tokenizer")
+        try validateInputs(input)
+        try Preflight.newFile(out, "--out")
     }
 
     func run() throws {
@@ -202,19 +216,26 @@ struct TokenizerPrepare: ParsableCommand {
 
 struct TokenizerExport: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "export", abstract: "Write a BPE tokenizer's ranks as a .tiktoken file (special tokens and pattern are not part of that format).")
+        commandName: "export", abstract: "Write a BPE tokenizer's ranks as a .tiktoken file (special tokens and pattern are not part of that format: import needs them again).")
 
     @Option(name: .long, help: "BPE tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
     var tokenizer: String
     @Option(name: .long, help: "Output .tiktoken file.")
     var out: String
 
+    func validate() throws {
+        try Preflight.readablePath(tokenizer, "--tokenizer")
+        try Preflight.newFile(out, "--out")
+    }
+
     func run() throws {
         guard let bpe = try loadTokenizer(tokenizer) as? BPETokenizer else {
             throw TokenizerCommandError("\(tokenizer) is not a BPE tokenizer; only BPE vocabularies have a .tiktoken form")
         }
         try bpe.saveTiktoken(to: out)
-        Console.line("wrote \(bpe.tokens.count) ranks to \(out) (pattern \(bpe.pattern.rawValue), special tokens \(bpe.specialTokens.sorted { $0.value < $1.value }.map(\.key)))")
+        let specials = bpe.specialTokens.sorted { $0.value < $1.value }.map { " --special '\($0.key)'" }.joined()
+        Console.line("wrote \(bpe.tokens.count) ranks to \(out); import it with: minigpt tokenizer import --tiktoken \(out) "
+                     + "--pattern \(bpe.pattern.rawValue)\(specials) --out FILE")
     }
 }
 
@@ -226,8 +247,8 @@ struct TokenizerImport: ParsableCommand {
     var tiktoken: String?
     @Option(name: .long, help: "A directory with GPT-2's encoder.json and vocab.bpe.")
     var gpt2: String?
-    @Option(name: .long, help: "Pre-split pattern for a .tiktoken file: gpt2, gpt4 or gpt2-digits.")
-    var pattern: PreSplitPattern = .gpt2
+    @Option(name: .long, help: "Pre-split pattern of a .tiktoken file (required: the format does not record it): gpt2, gpt4 or gpt2-digits.")
+    var pattern: PreSplitPattern?
     @Option(name: .long, help: "Special tokens for a .tiktoken file, numbered after the ranks in this order (default <|endoftext|>).")
     var special: [String] = []
     @Option(name: .long, help: "Where to write the MiniGPT tokenizer file.")
@@ -235,15 +256,29 @@ struct TokenizerImport: ParsableCommand {
 
     func validate() throws {
         guard (tiktoken == nil) != (gpt2 == nil) else { throw ValidationError("give exactly one of --tiktoken FILE or --gpt2 DIR") }
+        if let tiktoken {
+            try Preflight.readableFile(tiktoken, "--tiktoken")
+            // A default here would silently change how text is split after an export/import round trip.
+            guard pattern != nil else {
+                throw ValidationError("--tiktoken needs --pattern (gpt2, gpt4 or gpt2-digits): a .tiktoken file does not record how text is pre-split")
+            }
+        }
+        if let gpt2 {
+            try Preflight.existingDirectory(gpt2, "--gpt2")
+            guard pattern == nil, special.isEmpty else { throw ValidationError("--pattern and --special apply to --tiktoken only; GPT-2's files fix both") }
+        }
+        try Preflight.newFile(out, "--out")
     }
 
     func run() throws {
         let tokenizer: BPETokenizer
-        if let tiktoken {
+        if let tiktoken, let pattern {
             tokenizer = try BPETokenizer.loadTiktoken(tiktoken, pattern: pattern,
                                                       specialTokens: special.isEmpty ? [BPETokenizer.endOfText] : special)
+        } else if let gpt2 {
+            tokenizer = try BPETokenizer.loadGPT2(directory: gpt2)
         } else {
-            tokenizer = try BPETokenizer.loadGPT2(directory: gpt2!)
+            throw ValidationError("give exactly one of --tiktoken FILE or --gpt2 DIR")
         }
         try TokenizerFile.save(tokenizer, to: out)
         Console.line("wrote \(tokenizer.vocabularySize) tokens (pattern \(tokenizer.pattern.rawValue)) to \(out)")

@@ -15,7 +15,9 @@ struct TrainCommand: ParsableCommand {
         the newest complete one, so a run killed at any moment keeps a loadable checkpoint; metrics.jsonl is beside them. \
         SIGINT or SIGTERM saves a checkpoint after the current step and exits (status 130 or 143). \
         With --resume DIR the run saved in DIR continues with its saved settings (--corpus must name the same corpus; \
-        --threads may change, but then the losses are no longer bit-identical).
+        --threads may change, but then the losses are no longer bit-identical); flags that would be ignored are refused. \
+        To continue a finished (or unfinished) run for more steps, give --resume DIR --steps N with the new total N; \
+        the cosine schedule stretches to N. A run directory is locked (DIR/lock names the pid) while a run writes to it.
         """
     )
 
@@ -65,28 +67,41 @@ struct TrainCommand: ParsableCommand {
         return config
     }
 
+
     func validate() throws {
         try trainConfig.validate()
         if resume != nil && initFrom != nil { throw ValidationError("give --resume or --init-from, not both") }
         if initFrom != nil && tokenizer != nil { throw ValidationError("--init-from brings its own tokenizer; drop --tokenizer") }
-        if resume == nil {
+        try Preflight.readableFile(corpus, "--corpus")
+        if let tokenizer { try Preflight.readablePath(tokenizer, "--tokenizer") }
+        if let initFrom { try Preflight.existingDirectory(initFrom, "--init-from") }
+        if let resume {
+            try Preflight.existingDirectory(resume, "--resume")
+            if tokenizer != nil { throw ValidationError("--resume keeps the run's own tokenizer; drop --tokenizer") }
+        } else {
+            try Preflight.outputDirectory(out, "--out")
             try ModelConfig(vocabularySize: 1, contextLength: context, layers: layers, heads: heads, width: width).validate()
         }
     }
 
     func run() throws {
         try threadOptions.apply()
+        if resume == nil { try refuseToOverwrite(out) }
+        let lock = try RunLock(directory: resume ?? out)  // held until the process exits
+        defer { withExtendedLifetime(lock) {} }
         let trainer: Trainer
         if let resume {
             let checkpoint = try Checkpoints.resolve(resume)
             let tokenizer = try TokenizerFile.load(checkpoint + "/" + ModelDirectory.tokenizerFile)
             let config = try ModelDirectory.loadConfig(checkpoint)
-            let data = try TrainingData(tokens: try corpusTokens(tokenizer), validationFraction: valFraction,
-                                        contextLength: config.contextLength)
-            trainer = try Trainer.resume(runDirectory: resume, data: data)
+            let newTotal = Preflight.given(["--steps"]).isEmpty ? nil : steps
+            trainer = try Trainer.resume(runDirectory: resume, steps: newTotal) { saved in
+                try TrainingData(tokens: try corpusTokens(tokenizer), validationFraction: saved.validationFraction,
+                                 contextLength: config.contextLength)
+            }
+            try refuseIgnoredSettings(of: trainer)
             Console.status("resuming \(resume) at step \(trainer.step) of \(trainer.config.steps)")
         } else {
-            try refuseToOverwrite(out)
             if let initFrom {
                 let (model, vocabulary) = try ModelDirectory.load(initFrom)
                 let data = try TrainingData(tokens: try corpusTokens(vocabulary), validationFraction: valFraction,
@@ -95,7 +110,7 @@ struct TrainCommand: ParsableCommand {
             } else {
                 let vocabulary: any Tokenizer
                 if let tokenizer {
-                    vocabulary = try TokenizerFile.load(tokenizer)
+                    vocabulary = try loadTokenizer(tokenizer)
                 } else if TokenFile.looksLikeTokenFile(corpus) {
                     throw ValidationError("\(corpus) is a token file: name the tokenizer that made it with --tokenizer")
                 } else {
@@ -153,6 +168,30 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(corpus) was made with a vocabulary of \(vocabularySize) tokens, but the tokenizer has \(tokenizer.vocabularySize)")
         }
         return ids
+    }
+
+    /// A resumed run keeps its saved settings: a flag given with a different value would be silently ignored,
+    /// so it is refused by name (giving the same value, e.g. rerunning the original command plus --resume, is fine).
+    private func refuseIgnoredSettings(of trainer: Trainer) throws {
+        let model = trainer.model.config, saved = trainer.config
+        let settings: [(flag: String, given: String, saved: String)] = [
+            ("--layers", "\(layers)", "\(model.layers)"), ("--heads", "\(heads)", "\(model.heads)"),
+            ("--width", "\(width)", "\(model.width)"), ("--context", "\(context)", "\(model.contextLength)"),
+            ("--batch", "\(batch)", "\(saved.batchSize)"), ("--lr", "\(lr)", "\(saved.learningRate)"),
+            ("--min-lr", "\(minLr ?? lr / 10)", "\(saved.minLearningRate)"), ("--warmup", "\(warmup)", "\(saved.warmupSteps)"),
+            ("--eval-every", "\(evalEvery)", "\(saved.evalEvery)"), ("--eval-batches", "\(evalBatches)", "\(saved.evalBatches)"),
+            ("--grad-accum", "\(gradAccum)", "\(saved.gradientAccumulation)"), ("--weight-decay", "\(weightDecay)", "\(saved.weightDecay)"),
+            ("--grad-clip", "\(gradClip)", "\(saved.gradientClip)"), ("--val-fraction", "\(valFraction)", "\(saved.validationFraction)"),
+            ("--save-every", "\(saveEvery)", "\(saved.saveEvery)"), ("--seed", "\(seed)", "\(saved.seed)"),
+            ("--out", URL(fileURLWithPath: out).standardizedFileURL.path, URL(fileURLWithPath: trainer.runDirectory).standardizedFileURL.path),
+        ]
+        let given = Set(Preflight.given(settings.map(\.flag)))
+        let ignored = settings.filter { given.contains($0.flag) && $0.given != $0.saved }
+        guard ignored.isEmpty else {
+            let list = ignored.map { "\($0.flag) \($0.given) (the run has \($0.saved))" }.joined(separator: ", ")
+            throw ValidationError("--resume continues with the run's saved settings, so \(list) would be ignored; drop "
+                                  + "\(ignored.count == 1 ? "it" : "them") (only --corpus, --steps, --threads and --on-nonfinite apply)")
+        }
     }
 
     private func refuseToOverwrite(_ directory: String) throws {
