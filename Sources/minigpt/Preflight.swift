@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 import Foundation
 
 /// Checks on the paths a command was given, run in `validate()` before any work, so that a typo in an
@@ -12,6 +13,8 @@ enum Preflight {
             throw ValidationError("\(flag) \(path): file not found")
         }
         guard !isDirectory.boolValue else { throw ValidationError("\(flag) \(path) is a directory, not a file") }
+        // A device such as /dev/zero or /dev/full never ends: reading it whole would exhaust memory.
+        guard isRegularFile(path) || isPipe(path) else { throw ValidationError("\(flag) \(path) is a device, not a regular file") }
         guard access(path, R_OK) == 0 else { throw ValidationError("\(flag) \(path) cannot be read (permission denied)") }
     }
 
@@ -55,8 +58,7 @@ enum Preflight {
                 throw ValidationError("\(flag) \(path) is not a regular file that can be replaced")
             }
         }
-        let parent = (path as NSString).deletingLastPathComponent
-        try writableDirectory(parent.isEmpty ? "." : parent, flag, for: path)
+        try writableDirectory(AtomicFile.directory(of: path), flag, for: path)
     }
 
     /// A directory this command may create (with its parents) or write into.
@@ -64,10 +66,7 @@ enum Preflight {
         guard !path.isEmpty else { throw ValidationError("\(flag) must not be empty") }
         var existing = path
         // The nearest existing ancestor must be a writable directory.
-        while !FileManager.default.fileExists(atPath: existing) {
-            let parent = (existing as NSString).deletingLastPathComponent
-            existing = parent.isEmpty ? "." : parent
-        }
+        while !FileManager.default.fileExists(atPath: existing) { existing = AtomicFile.directory(of: existing) }
         try writableDirectory(existing, flag, for: path)
     }
 
@@ -82,9 +81,14 @@ enum Preflight {
         }
     }
 
-    private static func isRegularFile(_ path: String) -> Bool {
+    private static func isRegularFile(_ path: String) -> Bool { fileType(path) == S_IFREG }
+
+    /// A named pipe or /dev/stdin fed by one: it ends when the writer closes it.
+    private static func isPipe(_ path: String) -> Bool { fileType(path) == S_IFIFO }
+
+    private static func fileType(_ path: String) -> mode_t? {
         var status = stat()
-        return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+        return stat(path, &status) == 0 ? status.st_mode & S_IFMT : nil
     }
 
     /// Which of `flags` (e.g. "--steps") appear on the command line, as `--flag value` or `--flag=value`.
