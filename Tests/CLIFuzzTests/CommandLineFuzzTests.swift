@@ -289,12 +289,7 @@ final class CommandLineFuzzTests: XCTestCase {
         var statuses: [Int32: Int] = [:]  // how the runs ended, printed so a campaign that only hits usage errors shows
         for index in 0..<Self.cases {
             let command = commands[index % commands.count]
-            let caseDirectory = fixture.directory.file("case-\(index)")
-            try FileManager.default.createDirectory(atPath: caseDirectory, withIntermediateDirectories: true)
-            var paths = fixture.paths
-            paths["out"] = caseDirectory + "/out"
-            let arguments = Self.substitute(Self.mutate(command, &generator), paths)
-            let outcome = try Self.run(arguments, in: caseDirectory)
+            let (arguments, outcome) = try Self.run(Self.mutate(command, &generator), fixture: fixture, name: "case-\(index)")
             statuses[outcome.status, default: 0] += 1
             if let problem = Self.problem(outcome) {
                 let report = "case \(index) (seed \(Self.seed)): \(problem): minigpt \(arguments.map { $0.debugDescription }.joined(separator: " "))\n\(outcome.stderr.suffix(600))"
@@ -304,7 +299,7 @@ final class CommandLineFuzzTests: XCTestCase {
                     XCTFail(report)
                 }
             }
-            try? FileManager.default.removeItem(atPath: caseDirectory)
+            try? FileManager.default.removeItem(atPath: fixture.directory.file("case-\(index)"))
         }
         print("CLI fuzz, \(Self.cases) cases (seed \(Self.seed)), exit statuses: "
               + statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
@@ -317,26 +312,26 @@ final class CommandLineFuzzTests: XCTestCase {
     func testRegressionCases() throws {
         let fixture = try Fixture()
         for (index, vector) in Self.regressions.enumerated() {
-            let caseDirectory = fixture.directory.file("regression-\(index)")
-            try FileManager.default.createDirectory(atPath: caseDirectory, withIntermediateDirectories: true)
-            var paths = fixture.paths
-            paths["out"] = caseDirectory + "/out"
-            let arguments = Self.substitute(vector, paths)
-            let outcome = try Self.run(arguments, in: caseDirectory)
+            let (arguments, outcome) = try Self.run(vector, fixture: fixture, name: "regression-\(index)")
             XCTAssertNil(Self.problem(outcome), "minigpt \(arguments.joined(separator: " ")): \(outcome.stderr)")
         }
         for (index, vector) in Self.knownAlignmentFailures.enumerated() {
-            let caseDirectory = fixture.directory.file("known-\(index)")
-            try FileManager.default.createDirectory(atPath: caseDirectory, withIntermediateDirectories: true)
-            var paths = fixture.paths
-            paths["out"] = caseDirectory + "/out"
-            let arguments = Self.substitute(vector, paths)
-            let problem = Self.problem(try Self.run(arguments, in: caseDirectory))
+            let (arguments, outcome) = try Self.run(vector, fixture: fixture, name: "known-\(index)")
             if Self.strict {
-                XCTAssertNil(problem, "minigpt \(arguments.joined(separator: " "))")
+                XCTAssertNil(Self.problem(outcome), "minigpt \(arguments.joined(separator: " "))")
             } else {
-                print("known alignment failure \(index): \(problem ?? "passes now: move it to regressions")")
+                print("known alignment failure \(index): \(Self.problem(outcome) ?? "passes now: move it to regressions")")
             }
         }
+    }
+
+    /// Runs a vector with {name} placeholders in its own directory of the fixture; returns the real arguments too.
+    static func run(_ vector: [String], fixture: Fixture, name: String) throws -> ([String], Outcome) {
+        let caseDirectory = fixture.directory.file(name)
+        try FileManager.default.createDirectory(atPath: caseDirectory, withIntermediateDirectories: true)
+        var paths = fixture.paths
+        paths["out"] = caseDirectory + "/out"
+        let arguments = substitute(vector, paths)
+        return (arguments, try run(arguments, in: caseDirectory))
     }
 }
