@@ -60,6 +60,7 @@ final class CommandLineFuzzTests: XCTestCase {
          "--ppo-prompts", "9223372036854775807"],  // seed 23, case 235: abort
         ["data", "instruct", "--out", "{out}", "--sft-train", "20", "--pairs-train", "20", "--ppo-prompts", "10",
          "--held-out-per-family", "9223372036854775807"],  // seed 7, cases 261 and 1197: trap
+        // Not run here because it hangs until the timeout: seed 11, case 417, data instruct --pairs-train 9223372036854775807.
     ]
 
     struct Command {
