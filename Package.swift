@@ -70,6 +70,8 @@ let package = Package(
                     swiftSettings: nativeCPU),
         // Runs the built `minigpt` binary to check what a user sees on bad input.
         .testTarget(name: "CLITests", dependencies: ["minigpt", "Core", "Model", "TestSupport"], swiftSettings: nativeCPU),
+        // Seeded fuzzing of every subcommand's flags against the built binary (MINIGPT_CLI_FUZZ_CASES scales it up).
+        .testTarget(name: "CLIFuzzTests", dependencies: ["minigpt", "Core", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(name: "AccountingTests", dependencies: ["Accounting", "Model", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
         .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Core", "Tokenizers", "TestSupport"],

@@ -21,6 +21,7 @@ row() {  # name, tokenizer, vocab, held-out tokenizer
 row "GPT-2 (released)" Models/gpt2-tokenizer 50257 Models/gpt2-tokenizer
 for pattern in gpt2 gpt4; do
   for size in 1024 4096 8192 16384; do
+    rm -f "$T/all.json" "$T/held.json"
     "$B" tokenizer train --input $ALL --vocab-size $size --pattern $pattern --out "$T/all.json" > /dev/null
     "$B" tokenizer train --input Corpora/tang300.txt Corpora/zh_sayings.txt --vocab-size $size --pattern $pattern --out "$T/held.json" > /dev/null
     row "trained here, $pattern pattern" "$T/all.json" $size "$T/held.json"

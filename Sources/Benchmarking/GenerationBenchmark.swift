@@ -47,7 +47,7 @@ public enum GenerationBenchmark {
     public static func run(shape: GenerationShape, threads: Int, promptTokens: Int = 256, newTokens: Int = 128,
                            weights: DecodeWeights = .float32, warmup: Int = 1, repeats: Int = 5) throws -> GenerationBenchmarkResult {
         try ComputeThreads.set(threads)
-        guard promptTokens + newTokens <= shape.model.contextLength else {
+        guard promptTokens >= 1, newTokens >= 1, promptTokens <= shape.model.contextLength - newTokens else {
             throw ModelError.badInput("prompt \(promptTokens) + new \(newTokens) tokens exceed the context \(shape.model.contextLength)")
         }
         var generator = SeededGenerator(seed: 7)

@@ -4,8 +4,8 @@ import Foundation
 /// the bytes go to a temporary file in the same directory, which is flushed to disk and then renamed.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let tempPath = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let tempPath = directory(of: path) + "/.\(name).tmp-\(getpid())"
         let fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw CoreError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
         var failure: String?
@@ -32,6 +32,15 @@ public enum AtomicFile {
             unlink(tempPath)
             throw CoreError.writeFailed(path: path, reason: reason)
         }
+    }
+
+    /// The directory holding `path`: "." for a bare name, "/" at the top. (NSString's
+    /// deletingLastPathComponent traps on some short relative paths, e.g. "0".)
+    public static func directory(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
     }
 
     /// Flushes a directory's entries (new names, renames) to disk, so a committed rename survives a

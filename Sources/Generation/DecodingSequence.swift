@@ -32,7 +32,11 @@ public struct DecodingSequence {
     /// that are now safe to show. If `stopReason` is still nil afterwards, the caller must append the token
     /// to the sequence's session before the next call.
     public mutating func next(logits: UnsafeBufferPointer<Float>, tokenizer: any Tokenizer) throws -> (token: Int, emit: [UInt8]) {
-        let token = sampler.sample(logits: logits, recentTokens: history)
+        // Finite weights can still overflow to inf/NaN activations; the sampler would treat NaN as banned.
+        guard logits.allSatisfy(\.isFinite) else {
+            throw GenerationError.samplingFailed("the model produced non-finite (NaN or infinite) logits at step \(tokens.count + 1)")
+        }
+        let token = try sampler.sample(logits: logits, recentTokens: history)
         tokens.append(token)
         let step = checker.next(token: token, bytes: try tokenizer.decodeBytes([token]))
         text.append(contentsOf: step.emit)

@@ -29,7 +29,7 @@ public struct RecurrentGenerator {
         for token in prompt.dropFirst() { logits = try model.step(state, token: token) }
         var history = prompt, generated: [Int] = [], logProbabilities: [Float] = [], text: [UInt8] = []
         while true {
-            let token = sampler.sample(logits: logits, recentTokens: history)
+            let token = try sampler.sample(logits: logits, recentTokens: history)
             generated.append(token)
             logProbabilities.append(BatchGenerator.logProbability(of: token, in: logits))
             let step = checker.next(token: token, bytes: try tokenizer.decodeBytes([token]))

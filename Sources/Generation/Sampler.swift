@@ -41,28 +41,28 @@ public struct Sampler: Sendable {
 
     /// Draws the next token from `logits` (one entry per vocabulary id); `recentTokens` is the context so far,
     /// oldest first, of which the penalties look at the last `penaltyLastN`.
-    /// Precondition: at least one logit is not `-inf`/NaN after penalties and bias, and every recent token
-    /// and biased token id is inside the vocabulary (`SamplingConfig.validate(vocabularySize:)` checks the bias).
-    public mutating func sample(logits: UnsafeBufferPointer<Float>, recentTokens: some Collection<Int>) -> Int {
-        let scratch = prepareScratch(vocabularySize: logits.count)
-        if let greedy = scratch.filter(logits: logits, recentTokens: recentTokens, config: config) {
+    /// Throws `GenerationError.samplingFailed` when there are no logits, a recent or biased token id is outside
+    /// the vocabulary, or no token is left (every logit `-inf`/NaN after penalties and bias).
+    public mutating func sample(logits: UnsafeBufferPointer<Float>, recentTokens: some Collection<Int>) throws -> Int {
+        let scratch = try prepareScratch(vocabularySize: logits.count)
+        if let greedy = try scratch.filter(logits: logits, recentTokens: recentTokens, config: config) {
             return greedy
         }
         return scratch.draw(uniform: generator.nextDouble())
     }
 
-    public mutating func sample(logits: [Float], recentTokens: some Collection<Int>) -> Int {
-        logits.withUnsafeBufferPointer { sample(logits: $0, recentTokens: recentTokens) }
+    public mutating func sample(logits: [Float], recentTokens: some Collection<Int>) throws -> Int {
+        try logits.withUnsafeBufferPointer { try sample(logits: $0, recentTokens: recentTokens) }
     }
 
     /// The distribution step 7 draws from, as one probability per vocabulary id (0 for filtered tokens);
     /// with temperature 0 it is one-hot on the greedy choice. Allocates its result: meant for tests,
     /// inspection and `--show-probabilities` style output, not for the generation loop. Draws nothing.
-    public mutating func probabilities(logits: [Float], recentTokens: some Collection<Int>) -> [Float] {
-        let scratch = prepareScratch(vocabularySize: logits.count)
+    public mutating func probabilities(logits: [Float], recentTokens: some Collection<Int>) throws -> [Float] {
+        let scratch = try prepareScratch(vocabularySize: logits.count)
         var result = [Float](repeating: 0, count: logits.count)
-        let greedy = logits.withUnsafeBufferPointer {
-            scratch.filter(logits: $0, recentTokens: recentTokens, config: config)
+        let greedy = try logits.withUnsafeBufferPointer {
+            try scratch.filter(logits: $0, recentTokens: recentTokens, config: config)
         }
         if let greedy {
             result[greedy] = 1
@@ -77,15 +77,15 @@ public struct Sampler: Sendable {
     }
 
     /// The logits after steps 1 and 2 (penalties, then bias), for tests and inspection. Allocates.
-    public mutating func adjustedLogits(logits: [Float], recentTokens: some Collection<Int>) -> [Float] {
-        let scratch = prepareScratch(vocabularySize: logits.count)
-        logits.withUnsafeBufferPointer { scratch.adjust(logits: $0, recentTokens: recentTokens, config: config) }
+    public mutating func adjustedLogits(logits: [Float], recentTokens: some Collection<Int>) throws -> [Float] {
+        let scratch = try prepareScratch(vocabularySize: logits.count)
+        try logits.withUnsafeBufferPointer { try scratch.adjust(logits: $0, recentTokens: recentTokens, config: config) }
         return Array(UnsafeBufferPointer(start: scratch.logits, count: logits.count))
     }
 
     /// Returns scratch this sampler owns alone, grown to at least `vocabularySize` entries.
-    private mutating func prepareScratch(vocabularySize: Int) -> SamplerScratch {
-        precondition(vocabularySize > 0, "the sampler needs at least one logit")
+    private mutating func prepareScratch(vocabularySize: Int) throws -> SamplerScratch {
+        guard vocabularySize > 0 else { throw GenerationError.samplingFailed("the sampler needs at least one logit") }
         if !isKnownUniquelyReferenced(&scratch) || scratch.capacity < vocabularySize {
             scratch = SamplerScratch(capacity: max(vocabularySize, scratch.capacity))
         }
@@ -129,19 +129,25 @@ private final class SamplerScratch: @unchecked Sendable {
         weights.deallocate()
     }
 
+    static let everyTokenBanned = GenerationError.samplingFailed(
+        "every token is banned: all logits are -inf or NaN after the penalties and logit bias")
+
     // MARK: Steps 1-2
 
     /// Copies `input` into `logits` and applies the penalties and the logit bias.
-    func adjust(logits input: UnsafeBufferPointer<Float>, recentTokens: some Collection<Int>, config: SamplingConfig) {
+    func adjust(logits input: UnsafeBufferPointer<Float>, recentTokens: some Collection<Int>, config: SamplingConfig) throws {
         let vocab = input.count
+        if let token = config.logitBias.keys.first(where: { $0 < 0 || $0 >= vocab }) {
+            throw GenerationError.samplingFailed("logit bias token \(token) is outside the vocabulary of \(vocab)")
+        }
         vocabularySize = vocab
         logits.update(from: input.baseAddress!, count: vocab)
         if config.usesPenalties {
             let window = recentTokens.suffix(config.penaltyLastN)
-            for token in window {
-                precondition(token >= 0 && token < vocab, "recent token \(token) is outside the vocabulary of \(vocab)")
-                counts[token] += 1
+            if let token = window.first(where: { $0 < 0 || $0 >= vocab }) {
+                throw GenerationError.samplingFailed("recent token \(token) is outside the vocabulary of \(vocab)")
             }
+            for token in window { counts[token] += 1 }
             for token in window where counts[token] > 0 {
                 let count = Float(counts[token])
                 counts[token] = 0  // each distinct token is penalised once, and the counts end all zero
@@ -152,7 +158,6 @@ private final class SamplerScratch: @unchecked Sendable {
             }
         }
         for (token, bias) in config.logitBias {
-            precondition(token >= 0 && token < vocab, "logit bias token \(token) is outside the vocabulary of \(vocab)")
             logits[token] += bias
         }
     }
@@ -161,11 +166,11 @@ private final class SamplerScratch: @unchecked Sendable {
 
     /// Runs steps 1-6. Returns the token at once for greedy sampling; otherwise leaves the survivors in
     /// `ids[0..<candidateCount]` and returns nil.
-    func filter(logits input: UnsafeBufferPointer<Float>, recentTokens: some Collection<Int>, config: SamplingConfig) -> Int? {
-        adjust(logits: input, recentTokens: recentTokens, config: config)
+    func filter(logits input: UnsafeBufferPointer<Float>, recentTokens: some Collection<Int>, config: SamplingConfig) throws -> Int? {
+        try adjust(logits: input, recentTokens: recentTokens, config: config)
         let vocab = vocabularySize
         temperature = config.temperature
-        if temperature == 0 { return argmax() }
+        if temperature == 0 { return try argmax() }
 
         var count = 0
         var best = -Float.infinity
@@ -175,7 +180,10 @@ private final class SamplerScratch: @unchecked Sendable {
             best = max(best, logits[i])
         }
         maxLogit = best
-        precondition(count > 0, "every token is banned: all logits are -inf or NaN after penalties and bias")
+        guard count > 0 else { throw SamplerScratch.everyTokenBanned }
+        guard best.isFinite else {
+            throw GenerationError.samplingFailed("a logit is +inf after the penalties and logit bias: the sampler cannot weigh it")
+        }
         candidateCount = count
         var ranked = false  // whether ids[0..<candidateCount] is in rank order
 
@@ -193,14 +201,14 @@ private final class SamplerScratch: @unchecked Sendable {
     }
 
     /// Lowest id among the largest logits; NaN never wins.
-    private func argmax() -> Int {
+    private func argmax() throws -> Int {
         var best = -1
         var bestLogit = -Float.infinity
         for i in 0..<vocabularySize where logits[i] > bestLogit {
             best = i
             bestLogit = logits[i]
         }
-        precondition(best >= 0, "every token is banned: all logits are -inf or NaN after penalties and bias")
+        guard best >= 0 else { throw SamplerScratch.everyTokenBanned }
         return best
     }
 

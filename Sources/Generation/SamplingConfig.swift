@@ -44,6 +44,10 @@ public struct SamplingConfig: Codable, Equatable, Sendable {
         if let seed { self.seed = seed }
     }
 
+    /// The smallest non-zero temperature: its reciprocal is finite (a subnormal one's is infinity, which
+    /// turns the most likely token's weight into 0 * inf = NaN).
+    public static let minimumTemperature = Float.leastNormalMagnitude
+
     /// Greedy decoding: temperature 0, every other control at its default.
     public static var greedy: SamplingConfig { SamplingConfig(temperature: 0) }
 
@@ -75,6 +79,9 @@ public struct SamplingConfig: Codable, Equatable, Sendable {
         func fail(_ message: String) -> GenerationError { .invalidSamplingConfig(message) }
         guard temperature.isFinite, temperature >= 0 else {
             throw fail("temperature must be 0 (greedy) or positive, got \(temperature)")
+        }
+        guard temperature == 0 || temperature >= Self.minimumTemperature else {
+            throw fail("temperature \(temperature) is too small to divide by; use 0 for greedy or at least \(Self.minimumTemperature)")
         }
         guard topK >= 0 else { throw fail("top-k must be 0 (off) or positive, got \(topK)") }
         guard topP > 0, topP <= 1 else { throw fail("top-p must be in (0, 1] (1 turns it off), got \(topP)") }
@@ -111,6 +118,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
     case invalidRequest(String)
     /// The model cannot chat (e.g. its tokenizer lacks the chat template's special tokens).
     case chatUnsupported(String)
+    /// The sampler had nothing to draw from: every token banned, or the model's logits not finite.
+    case samplingFailed(String)
 
     public var description: String {
         switch self {
@@ -118,6 +127,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
         case .invalidStopCondition(let message): return "invalid stop condition: \(message)"
         case .invalidRequest(let message): return message
         case .chatUnsupported(let message): return message
+        case .samplingFailed(let message): return message
         }
     }
 
@@ -129,6 +139,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable, Sendable
         case .invalidStopCondition(let message): return .invalidStopCondition(prefix + message)
         case .invalidRequest(let message): return .invalidRequest(prefix + message)
         case .chatUnsupported(let message): return .chatUnsupported(prefix + message)
+        case .samplingFailed(let message): return .samplingFailed(prefix + message)
         }
     }
 }

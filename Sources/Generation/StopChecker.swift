@@ -8,6 +8,10 @@ public struct StopCondition: Codable, Equatable, Sendable {
     /// Most tokens to generate (>= 1), counting the one that completes a stop string.
     public var maxNewTokens: Int
 
+    /// Upper bound of `maxNewTokens`: far past any reply, and small enough that prompt + reply lengths
+    /// and per-token buffers cannot overflow.
+    public static let maxTokens = 1 << 30
+
     public init(maxNewTokens: Int, stopStrings: [String] = [], endOfTextID: Int? = nil) {
         self.maxNewTokens = maxNewTokens
         self.stopStrings = stopStrings
@@ -15,8 +19,8 @@ public struct StopCondition: Codable, Equatable, Sendable {
     }
 
     public func validate() throws {
-        guard maxNewTokens >= 1 else {
-            throw GenerationError.invalidStopCondition("max new tokens must be at least 1, got \(maxNewTokens)")
+        guard maxNewTokens >= 1, maxNewTokens <= Self.maxTokens else {
+            throw GenerationError.invalidStopCondition("max new tokens must be in 1...\(Self.maxTokens), got \(maxNewTokens)")
         }
         if let index = stopStrings.firstIndex(where: \.isEmpty) {
             throw GenerationError.invalidStopCondition("stop string \(index + 1) is empty; it would stop before the first token")

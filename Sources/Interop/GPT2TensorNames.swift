@@ -73,17 +73,24 @@ public enum GPT2TensorNames {
             }
         }
         let layout = ParameterLayout(config: config)
+        func expectedShape(_ tensor: ParameterLayout.Tensor) -> [Int] {
+            isTransposed(tensor.name) ? [tensor.shape[1], tensor.shape[0]] : tensor.shape
+        }
+        // Shapes are compared with the config before the parameter buffer is made, so a config claiming
+        // a larger model than its weights fails here instead of allocating for the claim.
+        for tensor in layout.tensors {
+            let name = huggingFaceName(tensor.name)
+            guard let stored = byName[name] else { throw InteropError.badFile(path: path, reason: "tensor \(name) is missing") }
+            guard stored.shape == expectedShape(tensor) else {
+                throw InteropError.badFile(path: path, reason: "tensor \(name) has shape \(stored.shape), the config needs \(expectedShape(tensor))")
+            }
+        }
         let parameters = FloatBuffer(count: layout.count)
         for tensor in layout.tensors {
             let name = huggingFaceName(tensor.name)
-            guard let stored = byName.removeValue(forKey: name) else {
-                throw InteropError.badFile(path: path, reason: "tensor \(name) is missing")
-            }
+            let stored = byName.removeValue(forKey: name)!  // present: checked above
             let transposed = isTransposed(tensor.name)
-            let expected = transposed ? [tensor.shape[1], tensor.shape[0]] : tensor.shape
-            guard stored.shape == expected else {
-                throw InteropError.badFile(path: path, reason: "tensor \(name) has shape \(stored.shape), the config needs \(expected)")
-            }
+            let expected = expectedShape(tensor)
             if let bad = stored.values.firstIndex(where: { !$0.isFinite }) {
                 throw InteropError.badFile(path: path, reason: "tensor \(name) holds a non-finite value at index \(bad)")
             }

@@ -59,6 +59,9 @@ public final class GPT {
     public func forward(tokens: [Int32], targets: [Int32]? = nil, batch b: Int, time t: Int) throws -> Float? {
         try config.validate(tokens: tokens, batch: b, time: t, what: "input")
         if let targets { try config.validate(tokens: targets, batch: b, time: t, what: "target") }
+        // A forward pass with targets is usually followed by backward, which needs a second set of the same shapes.
+        try MemoryBudget.require(Double(targets == nil ? 1 : 2) * config.activationBytes(batch: b, time: t),
+                                 for: "a batch of \(b) x \(t) tokens")
         let acts = activationsFitting(batch: b, time: t, existing: &activations)
         let n = b * t, c = config.width, v = config.vocabularySize, h = config.heads
         let p = parameters.pointer

@@ -28,6 +28,7 @@ public final class InferenceSession {
         guard keep >= 1, keep <= capacity else {
             throw ModelError.badInput("tokens kept when the context is full must be in 1...\(capacity), got \(keep)")
         }
+        try MemoryBudget.require(engine.config.kvCacheBytes, for: "the KV cache of one sequence")
         self.engine = engine
         self.keepOnOverflow = keep
         cache = engine.makeCache()

@@ -38,12 +38,4 @@ public struct LSTMLayout: Sendable {
         self.tensors = tensors
         count = next
     }
-
-    /// The same count as `init(config:).count`, without building the layout (for `ModelConfig.validate`);
-    /// Int.max when it would not fit, so a hostile config is refused as too large rather than overflowing.
-    static func parameterCount(vocabulary v: Int, layers: Int, width c: Int) -> Int {
-        let (vocabulary, width) = (Double(v), Double(c))
-        guard 2 * vocabulary * width + vocabulary + Double(layers) * (8 * width * width + 4 * width) < 1e15 else { return Int.max }
-        return 2 * v * c + v + layers * (8 * c * c + 4 * c)
-    }
 }

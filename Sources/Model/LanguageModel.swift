@@ -31,7 +31,7 @@ extension ModelConfig {
         guard t <= contextLength else {
             throw ModelError.badInput("sequence of \(t) tokens is longer than the context length \(contextLength)")
         }
-        guard tokens.count == b * t else { throw ModelError.badInput("expected \(b * t) \(what) tokens, got \(tokens.count)") }
+        guard let n = Checked.product(b, t), tokens.count == n else { throw ModelError.badInput("expected \(b) x \(t) \(what) tokens, got \(tokens.count)") }
         let v = Int32(vocabularySize)
         if let bad = tokens.first(where: { $0 < 0 || $0 >= v }) {
             throw ModelError.badInput("\(what) token id \(bad) is outside the vocabulary of \(v)")

@@ -1,4 +1,5 @@
 import Core
+import Foundation
 
 /// Which network a model directory holds. The engine is built around the Transformer; the LSTM is the
 /// recurrent baseline it is compared with (docs/architectures.md).
@@ -62,23 +63,47 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             throw ModelError.invalidConfig("width \(width) is not divisible by heads \(heads)")
         }
         // Keeps every buffer index well inside Int32 range and allocation sane on a laptop.
-        guard parameterCount < 2_000_000_000 else { throw ModelError.invalidConfig("model with \(parameterCount) parameters is too large") }
+        guard let count = checkedParameterCount, count < 2_000_000_000 else {
+            throw ModelError.invalidConfig("model with \(String(format: "%.3g", exactParameterCount)) parameters is too large (at most 2e9)")
+        }
     }
 
     /// Training FLOPs per token, Kaplan et al. (2020): 6 N for the dense matmuls (forward 2N, backward 4N;
     /// N = all parameters, the tied LM head included) plus 6 L T C for the attention scores and weighted sum.
     /// The same formula as `minigpt estimate`. An LSTM has no attention: 6 N.
     public var trainingFLOPsPerToken: Double {
-        let attention = architecture == .gpt ? 6 * Double(layers * contextLength * width) : 0
-        return 6 * Double(parameterCount) + attention
+        let attention = architecture == .gpt ? 6 * Double(layers) * Double(contextLength) * Double(width) : 0
+        return 6 * exactParameterCount + attention
     }
 
-    /// Parameters of the model (a GPT's LM head is tied to the token embedding; see `LSTMLayout` for the LSTM's).
-    public var parameterCount: Int {
+    /// Parameters of the model (a GPT's LM head is tied to the token embedding; see `LSTMLayout` for the
+    /// LSTM's); `Int.max` when the count does not fit an Int (a config that `validate()` refuses), so no size
+    /// a user gives can trap here.
+    public var parameterCount: Int { checkedParameterCount ?? Int.max }
+
+    /// The parameter count in Double: exact below 2^53, never overflows (for messages and FLOP estimates).
+    public var exactParameterCount: Double {
+        let (v, c, l) = (Double(vocabularySize), Double(width), Double(layers))
+        switch architecture {
+        case .gpt: return v * c + Double(contextLength) * c + l * (12 * c * c + 13 * c) + 2 * c
+        case .lstm: return 2 * v * c + v + l * (8 * c * c + 4 * c)
+        }
+    }
+
+    /// The parameter count, or nil when any product or sum overflows.
+    public var checkedParameterCount: Int? {
         let c = width
-        if architecture == .lstm { return LSTMLayout.parameterCount(vocabulary: vocabularySize, layers: layers, width: c) }
-        let perLayer = 12 * c * c + 13 * c  // qkv 3c^2+3c, proj c^2+c, fc 4c^2+4c, fcproj 4c^2+c, two layernorms 4c
-        return vocabularySize * c + contextLength * c + layers * perLayer + 2 * c
+        switch architecture {
+        case .gpt:
+            // qkv 3c^2+3c, proj c^2+c, fc 4c^2+4c, fcproj 4c^2+c, two layernorms 4c
+            let perLayer = Checked.sum(Checked.product(12, c, c), Checked.product(13, c))
+            return Checked.sum(Checked.product(vocabularySize, c), Checked.product(contextLength, c), Checked.product(layers, perLayer),
+                               Checked.product(2, c))
+        case .lstm:
+            // embedding vc, head vc + v, per layer four gates of (2c x c) weights and c biases
+            let perLayer = Checked.sum(Checked.product(8, c, c), Checked.product(4, c))
+            return Checked.sum(Checked.product(2, vocabularySize, c), vocabularySize, Checked.product(layers, perLayer))
+        }
     }
 }
 

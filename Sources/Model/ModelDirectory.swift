@@ -92,7 +92,8 @@ public enum ModelDirectory {
             throw CoreError.badFormat(path: path, reason: "metadata format is \(metadata["format"] ?? "missing"), expected \(weightsFormat)")
         }
         let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let parameters = FloatBuffer(count: config.parameterCount)
+        // Every stored shape is compared with the config before the parameter buffer is made, so a config
+        // that claims a larger model than its weights fails here instead of allocating for the claim.
         for tensor in layoutTensors {
             guard let stored = byName[tensor.name] else {
                 throw CoreError.badFormat(path: path, reason: "tensor \(tensor.name) is missing")
@@ -100,6 +101,10 @@ public enum ModelDirectory {
             guard stored.shape == tensor.shape else {
                 throw CoreError.badFormat(path: path, reason: "tensor \(tensor.name) has shape \(stored.shape), the config needs \(tensor.shape)")
             }
+        }
+        let parameters = FloatBuffer(count: config.parameterCount)
+        for tensor in layoutTensors {
+            let stored = byName[tensor.name]!  // present: checked above
             if let bad = stored.values.firstIndex(where: { !$0.isFinite }) {
                 throw CoreError.badFormat(path: path, reason: "tensor \(tensor.name) holds a non-finite value at index \(bad)")
             }

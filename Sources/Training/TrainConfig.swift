@@ -37,9 +37,17 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         self.seed = seed
     }
 
+    /// Upper bound of every count below: far beyond any run this engine can do, and small enough that
+    /// products of counts (tokens per step, step x batch) cannot overflow.
+    public static let maxCount = 1 << 30
+
     public func validate() throws {
         func positive(_ name: String, _ value: Int) throws {
             guard value > 0 else { throw TrainingError.invalidConfig("\(name) must be positive, got \(value)") }
+            guard value <= Self.maxCount else { throw TrainingError.invalidConfig("\(name) \(value) is too large (at most \(Self.maxCount))") }
+        }
+        func finite(_ name: String, _ value: Float) throws {
+            guard value.isFinite else { throw TrainingError.invalidConfig("\(name) must be a finite number, got \(value)") }
         }
         try positive("--batch", batchSize)
         try positive("--steps", steps)
@@ -48,12 +56,20 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         try positive("--eval-batches", evalBatches)
         guard warmupSteps >= 0 else { throw TrainingError.invalidConfig("--warmup must not be negative, got \(warmupSteps)") }
         guard saveEvery >= 0 else { throw TrainingError.invalidConfig("--save-every must not be negative, got \(saveEvery)") }
-        guard learningRate > 0, learningRate.isFinite else { throw TrainingError.invalidConfig("--lr must be positive, got \(learningRate)") }
+        for (name, value) in [("--warmup", warmupSteps), ("--save-every", saveEvery)] where value > Self.maxCount {
+            throw TrainingError.invalidConfig("\(name) \(value) is too large (at most \(Self.maxCount))")
+        }
+        for (name, value) in [("--lr", learningRate), ("--min-lr", minLearningRate), ("--weight-decay", weightDecay),
+                              ("--grad-clip", gradientClip), ("Adam epsilon", epsilon)] {
+            try finite(name, value)
+        }
+        guard learningRate > 0 else { throw TrainingError.invalidConfig("--lr must be positive, got \(learningRate)") }
         guard minLearningRate >= 0, minLearningRate <= learningRate else {
             throw TrainingError.invalidConfig("--min-lr must be between 0 and --lr, got \(minLearningRate)")
         }
         guard weightDecay >= 0 else { throw TrainingError.invalidConfig("--weight-decay must not be negative") }
         guard gradientClip >= 0 else { throw TrainingError.invalidConfig("--grad-clip must not be negative") }
+        guard epsilon > 0 else { throw TrainingError.invalidConfig("Adam epsilon must be positive") }
         guard (0..<1).contains(beta1), (0..<1).contains(beta2) else { throw TrainingError.invalidConfig("Adam betas must be in [0, 1)") }
         guard validationFraction > 0, validationFraction < 1 else {
             throw TrainingError.invalidConfig("--val-fraction must be between 0 and 1, got \(validationFraction)")

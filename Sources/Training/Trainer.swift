@@ -73,6 +73,8 @@ public final class Trainer {
     public convenience init(modelConfig: ModelConfig, tokenizer: any Tokenizer, data: TrainingData,
                             config: TrainConfig, runDirectory: String, processes: any ProcessGroup = SingleProcess()) throws {
         try config.validate()
+        try modelConfig.validate()
+        try Trainer.requireMemory(modelConfig, config)
         var generator = SeededGenerator(seed: config.seed)
         let model = try modelConfig.makeModel(generator: &generator)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
@@ -86,6 +88,7 @@ public final class Trainer {
     public convenience init(model: any LanguageModel, tokenizer: any Tokenizer, data: TrainingData, config: TrainConfig,
                             runDirectory: String, processes: any ProcessGroup = SingleProcess()) throws {
         try config.validate()
+        try Trainer.requireMemory(model.config, config)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
                       step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(model: model),
                       processes: processes)
@@ -118,6 +121,14 @@ public final class Trainer {
     /// The run's current checkpoint is used (see `Checkpoints`); metrics logged after it are dropped.
     public static func resume(runDirectory: String, data: TrainingData,
                               processes: any ProcessGroup = SingleProcess()) throws -> Trainer {
+        try resume(runDirectory: runDirectory, processes: processes) { _ in data }
+    }
+
+    /// Resumes the run saved in `runDirectory`, building its data from the saved settings (the validation
+    /// fraction decides the split). With `steps`, a run (finished or not) continues to that many steps in
+    /// total; the cosine schedule then stretches to the new total.
+    public static func resume(runDirectory: String, steps: Int? = nil, processes: any ProcessGroup = SingleProcess(),
+                              data makeData: (TrainConfig) throws -> TrainingData) throws -> Trainer {
         let checkpoint = try Checkpoints.resolve(runDirectory)
         let (model, tokenizer) = try ModelDirectory.loadLanguageModel(checkpoint)
         let statePath = checkpoint + "/" + stateFile
@@ -126,12 +137,20 @@ public final class Trainer {
         guard metadata["format"] == stateFormat else { throw bad("\(stateFile) is not a MiniGPT training state") }
         guard let stepText = metadata["step"], let step = Int(stepText),
               let configText = metadata["train_config"],
-              let config = try? JSONDecoder().decode(TrainConfig.self, from: Data(configText.utf8)),
+              var config = try? JSONDecoder().decode(TrainConfig.self, from: Data(configText.utf8)),
               let rngText = metadata["rng"] else {
             throw bad("\(stateFile) lacks step, train_config or rng")
         }
         do { try config.validate() } catch { throw bad("\(stateFile) holds invalid settings: \(error)") }
         guard step >= 0 else { throw bad("\(stateFile) says step \(step)") }
+        if let steps, steps != config.steps {
+            guard steps > step else {
+                throw TrainingError.invalidConfig("--steps \(steps) must be more than the \(step) steps the run has done")
+            }
+            config.steps = steps
+            try config.validate()
+        }
+        let data = try makeData(config)
         let words = rngText.split(separator: ",").compactMap { UInt64($0) }
         let generator = try SeededGenerator(state: words)
         let (_, weightsMetadata) = try ModelDirectory.loadWeights(checkpoint + "/" + ModelDirectory.weightsFile, config: model.config)
@@ -141,6 +160,7 @@ public final class Trainer {
         guard metadata["data"] == data.fingerprint else {
             throw bad("the corpus differs from the one this run was trained on")
         }
+        try requireMemory(model.config, config)
         let optimizer = AdamW(model: model)
         for (name, buffer) in [("adam.m", optimizer.m), ("adam.v", optimizer.v)] {
             guard let tensor = tensors.first(where: { $0.name == name }), tensor.values.count == buffer.count else {
@@ -156,6 +176,14 @@ public final class Trainer {
         trainer.savedStep = step
         try trainer.truncateMetrics(after: step)
         return trainer
+    }
+
+    /// Refuses a run whose parameters, optimizer state, per-thread gradients and activations would not fit
+    /// in memory, before the model is initialised.
+    static func requireMemory(_ model: ModelConfig, _ config: TrainConfig) throws {
+        let replicas = max(1, min(ComputeThreads.count, config.batchSize))
+        try MemoryBudget.require(model.trainingBytes(batch: config.batchSize, replicas: replicas),
+                                 for: "training this model with batch \(config.batchSize) and context \(model.contextLength)")
     }
 
     public var tokensPerStep: Int { config.batchSize * config.gradientAccumulation * model.config.contextLength }
@@ -316,7 +344,11 @@ public final class Trainer {
             throw CoreError.writeFailed(path: path, reason: "cannot open for appending")
         }
         defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        handle.write(data)
+        do {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: data)
+        } catch {
+            throw CoreError.writeFailed(path: path, reason: "\(error.localizedDescription)")
+        }
     }
 }

@@ -31,9 +31,9 @@ struct TrainBenchCommand: ParsableCommand {
         for name in shapes.split(separator: ",") where TrainingShape.presets[String(name)] == nil {
             throw ValidationError("unknown shape \(name); choose from S, M, L")
         }
-        guard threads.split(separator: ",").allSatisfy({ Int($0).map { $0 >= 1 } ?? false }) else {
-            throw ValidationError("--threads takes positive integers separated by commas, got \(threads)")
-        }
+        try validateThreadList(threads)
+        try validateRepeats(repeats, warmup: warmup)
+        if let json { try Preflight.writableFile(json, "--json") }
     }
 
     /// Under `mpirun -np N` the ranks share each batch; rank 0 prints and writes the results.
@@ -81,9 +81,9 @@ struct KernelBenchCommand: ParsableCommand {
 
     func validate() throws {
         guard repeats >= 5 else { throw ValidationError("--repeats must be at least 5") }
-        guard threads.split(separator: ",").allSatisfy({ Int($0).map { $0 >= 1 } ?? false }) else {
-            throw ValidationError("--threads takes positive integers separated by commas, got \(threads)")
-        }
+        try validateThreadList(threads)
+        try validateRepeats(repeats, warmup: nil)
+        if let json { try Preflight.writableFile(json, "--json") }
     }
 
     func run() throws {

@@ -26,11 +26,13 @@ struct ChatCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
+        try validateMaxNewTokens(maxNewTokens)
+        try Preflight.existingDirectory(model, "--model")
         if let system, system.isEmpty { throw ValidationError("--system must not be empty") }
     }
 
     func run() throws {
+        try StandardStreams.checkInput()
         try threadOptions.apply()
         let (gpt, tokenizer) = try ModelDirectory.load(model)
         let config = try sampling.samplingConfig(vocabularySize: tokenizer.vocabularySize)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Foundation
+import Generation
 import Model
 
 /// `--threads`, shared by every command that computes.
@@ -12,13 +13,40 @@ struct ThreadOptions: ParsableArguments {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    func apply() throws { try ComputeThreads.set(threads) }
+    /// More threads than cores only adds contention (and a huge count stalls thread start-up): capped, with a note.
+    func apply() throws {
+        let cores = ComputeThreads.available
+        if threads > cores { Console.status("note: --threads \(threads) is more than the \(cores) cores; using \(cores)") }
+        try ComputeThreads.set(min(threads, cores))
+    }
 
     /// Like `apply`, but the default divides the cores among `localProcesses` processes on this machine
-    /// (MPI ranks), so that they do not oversubscribe it; an explicit --threads is kept.
+    /// (MPI ranks), so that they do not oversubscribe it; an explicit --threads is kept (capped).
     func apply(sharingCoresWith localProcesses: Int) throws {
-        let isDefault = threads == ComputeThreads.available
-        try ComputeThreads.set(isDefault ? max(1, threads / max(1, localProcesses)) : threads)
+        let cores = ComputeThreads.available
+        let isDefault = threads == cores
+        try ComputeThreads.set(isDefault ? max(1, cores / max(1, localProcesses)) : min(threads, cores))
+    }
+}
+
+/// --max-new-tokens of generate and chat: at least 1, at most `StopCondition.maxTokens`.
+func validateMaxNewTokens(_ value: Int) throws {
+    guard value >= 1, value <= StopCondition.maxTokens else {
+        throw ValidationError("--max-new-tokens must be in 1...\(StopCondition.maxTokens), got \(value)")
+    }
+}
+
+/// Benchmarks' --repeats and --warmup: bounded, so a typo cannot start a run of days.
+func validateRepeats(_ repeats: Int, warmup: Int?) throws {
+    guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be in 1...1000, got \(repeats)") }
+    if let warmup, !(0...1000).contains(warmup) { throw ValidationError("--warmup must be in 0...1000, got \(warmup)") }
+}
+
+/// Checks a comma-separated list of thread counts (the benchmarks' --threads): each in 1...cores.
+func validateThreadList(_ list: String) throws {
+    let cores = ComputeThreads.available
+    guard list.split(separator: ",", omittingEmptySubsequences: false).allSatisfy({ Int($0).map { (1...cores).contains($0) } ?? false }) else {
+        throw ValidationError("--threads takes counts from 1 to the \(cores) cores, separated by commas, got \(list)")
     }
 }
 
@@ -27,21 +55,27 @@ enum Console {
     static var isTerminal: Bool { isatty(fileno(stderr)) != 0 }
 
     static func status(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        StandardStreams.writeError(text + "\n")
     }
 
     /// Rewrites the current terminal line (used for the live progress line).
     static func overwrite(_ text: String) {
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+        StandardStreams.writeError("\r\u{1B}[K" + text)
     }
 
     /// A prompt on stderr without a newline (interactive chat).
     static func prompt(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStreams.writeError(text)
     }
 
+    /// Results on stdout; a failed write ends the process (see `StandardStreams.writeOutput`).
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStreams.writeOutput(text.utf8)
+    }
+
+    /// `print` for results: a line on stdout through `out`, never lost in a stdio buffer at exit.
+    static func line(_ text: String = "") {
+        out(text + "\n")
     }
 }
 

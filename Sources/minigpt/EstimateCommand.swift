@@ -41,9 +41,9 @@ struct EstimateCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(estimate), as: UTF8.self))
+            Console.line(String(decoding: try encoder.encode(estimate), as: UTF8.self))
         } else {
-            print(table(estimate), terminator: "")
+            Console.out(table(estimate))
         }
     }
 

@@ -22,7 +22,11 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        guard batch >= 1, batch <= TrainConfig.maxCount else {
+            throw ValidationError("--batch must be in 1...\(TrainConfig.maxCount), got \(batch)")
+        }
+        try Preflight.existingDirectory(model, "--model")
+        try Preflight.readableFile(data, "--data")
     }
 
     func run() throws {

@@ -29,15 +29,19 @@ struct GenerateBenchCommand: ParsableCommand {
     func validate() throws {
         guard warmup >= 0, repeats >= 1 else { throw ValidationError("--repeats must be at least 1 and --warmup not negative") }
         guard promptTokens >= 1, newTokens >= 1 else { throw ValidationError("--prompt-tokens and --new-tokens must be at least 1") }
-        for name in shapes.split(separator: ",") where GenerationShape.presets[String(name)] == nil {
-            throw ValidationError("unknown shape \(name); choose from L, M")
+        for name in shapes.split(separator: ",") {
+            guard let shape = GenerationShape.presets[String(name)] else { throw ValidationError("unknown shape \(name); choose from L, M") }
+            let context = shape.model.contextLength
+            guard promptTokens <= context - newTokens else {
+                throw ValidationError("--prompt-tokens \(promptTokens) + --new-tokens \(newTokens) exceed shape \(name)'s context of \(context)")
+            }
         }
         for name in weights.split(separator: ",") where DecodeWeights(rawValue: String(name)) == nil {
             throw ValidationError("unknown --weights \(name); choose from float32, int8")
         }
-        guard threads.split(separator: ",").allSatisfy({ Int($0).map { $0 >= 1 } ?? false }) else {
-            throw ValidationError("--threads takes positive integers separated by commas, got \(threads)")
-        }
+        try validateThreadList(threads)
+        try validateRepeats(repeats, warmup: warmup)
+        if let json { try Preflight.writableFile(json, "--json") }
     }
 
     func run() throws {

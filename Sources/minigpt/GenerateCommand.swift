@@ -26,8 +26,9 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1, got \(maxNewTokens)") }
+        try validateMaxNewTokens(maxNewTokens)
         guard !stop.contains("") else { throw ValidationError("--stop must not be empty") }
+        try Preflight.existingDirectory(model, "--model")
     }
 
     func run() throws {

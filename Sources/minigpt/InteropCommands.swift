@@ -13,6 +13,16 @@ struct ExportCommand: ParsableCommand {
     )
 }
 
+/// The source directory exists; --out can be created and holds no model or run yet (nothing is overwritten).
+func validateModelConversion(from source: String, _ flag: String, to out: String) throws {
+    try Preflight.existingDirectory(source, flag)
+    try Preflight.outputDirectory(out, "--out")
+    let existing = [ModelDirectory.weightsFile, ModelDirectory.configFile, Checkpoints.pointerFile].filter {
+        FileManager.default.fileExists(atPath: out + "/" + $0)
+    }
+    guard existing.isEmpty else { throw ValidationError("--out \(out) already holds a model (\(existing[0])); choose another directory") }
+}
+
 /// `minigpt export f16`: a model directory with its weights stored in half precision.
 struct ExportHalfCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,10 +34,9 @@ struct ExportHalfCommand: ParsableCommand {
     @Option(help: "Model or run directory.") var model: String
     @Option(help: "Directory to write (must not hold a model yet).") var out: String
 
+    func validate() throws { try validateModelConversion(from: model, "--model", to: out) }
+
     func run() throws {
-        if FileManager.default.fileExists(atPath: out + "/" + ModelDirectory.weightsFile) {
-            throw ValidationError("\(out) already holds a model; choose another --out")
-        }
         let (gpt, tokenizer) = try ModelDirectory.load(model)
         try ModelDirectory.save(model: gpt, tokenizer: tokenizer, to: out, metadata: ["converted_from": model], storage: .f16)
         Console.status("wrote \(out): \(formatCount(gpt.parameterCount)) parameters stored as F16")
@@ -43,6 +52,8 @@ struct ExportHuggingFaceCommand: ParsableCommand {
 
     @Option(help: "Model or run directory to export.") var model: String
     @Option(help: "Directory to write (must not hold a model yet).") var out: String
+
+    func validate() throws { try validateModelConversion(from: model, "--model", to: out) }
 
     func run() throws {
         let (gpt, tokenizer) = try ModelDirectory.load(model)
@@ -69,6 +80,8 @@ struct ImportHuggingFaceCommand: ParsableCommand {
 
     @Option(name: .customLong("from"), help: "transformers model directory.") var source: String
     @Option(help: "MiniGPT model directory to write (must not hold a model yet).") var out: String
+
+    func validate() throws { try validateModelConversion(from: source, "--from", to: out) }
 
     func run() throws {
         let (gpt, tokenizer) = try HuggingFaceGPT2.importDirectory(from: source, to: out)

@@ -31,6 +31,7 @@ struct MiniGPT: ParsableCommand {
     /// swift-argument-parser adds by default, and exits non-zero. `--help` and `--version` print as usual.
     static func main() {
         restartWithBetterBLASKernels()
+        StandardStreams.reserveClosedDescriptors()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -41,7 +42,7 @@ struct MiniGPT: ParsableCommand {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+            StandardStreams.writeError("Error: \(message)\n")
             Foundation.exit(code.rawValue)
         }
     }

@@ -32,8 +32,12 @@ struct TokenizerBench: ParsableCommand {
     var json: String?
 
     func validate() throws {
-        guard repeats >= 5 else { throw ValidationError("--repeats must be at least 5") }
+        guard repeats >= 5, repeats <= 1000 else { throw ValidationError("--repeats must be in 5...1000, got \(repeats)") }
         guard trainBytes > 0 else { throw ValidationError("--train-bytes must be positive") }
+        try Preflight.readableFile(input, "--input")
+        if !skipEncoding { try Preflight.readablePath(tokenizer, "--tokenizer") }
+        if let expectedIds { try Preflight.readableFile(expectedIds, "--expected-ids") }
+        if let json { try Preflight.writableFile(json, "--json") }
     }
 
     struct Timing: Codable {
@@ -118,12 +122,12 @@ struct TokenizerBench: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try encoder.encode(results), to: json)
         }
-        print("| benchmark | bytes | median s | min s | max s | MB/s (median) | note |")
-        print("|---|---|---|---|---|---|---|")
+        Console.line("| benchmark | bytes | median s | min s | max s | MB/s (median) | note |")
+        Console.line("|---|---|---|---|---|---|---|")
         for result in results {
             let numbers = String(format: "%.4f | %.4f | %.4f | %.2f", result.medianSeconds, result.minSeconds,
                                  result.maxSeconds, result.medianMBPerSecond)
-            print("| \(result.name) | \(result.bytes) | \(numbers) | \(result.note) |")
+            Console.line("| \(result.name) | \(result.bytes) | \(numbers) | \(result.note) |")
         }
     }
 }

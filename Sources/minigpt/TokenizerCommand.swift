@@ -32,6 +32,12 @@ func loadTokenizer(_ path: String) throws -> any Tokenizer {
     return try TokenizerFile.load(path)
 }
 
+/// At least one --input, each a readable file.
+func validateInputs(_ paths: [String]) throws {
+    guard !paths.isEmpty else { throw ValidationError("give at least one --input file") }
+    for path in paths { try Preflight.readableFile(path, "--input") }
+}
+
 func readInputs(_ paths: [String]) throws -> [[UInt8]] {
     guard !paths.isEmpty else { throw ValidationError("give at least one --input file") }
     return try paths.map { [UInt8](try AtomicFile.read($0)) }
@@ -54,10 +60,6 @@ func encodeBytes(_ tokenizer: any Tokenizer, _ bytes: [UInt8], allowSpecial: Boo
     return try tokenizer.encode(text)
 }
 
-func writeStandardOutput(_ text: String) {
-    FileHandle.standardOutput.write(Data(text.utf8))
-}
-
 struct TokenizerTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Learn a byte-level BPE vocabulary from text files.")
@@ -74,7 +76,8 @@ struct TokenizerTrain: ParsableCommand {
     var out: String
 
     func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+        try validateInputs(input)
+        try Preflight.newFile(out, "--out")
     }
 
     func run() throws {
@@ -84,10 +87,10 @@ struct TokenizerTrain: ParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         try TokenizerFile.save(result.tokenizer, to: out)
         let bytes = corpus.reduce(0) { $0 + $1.count }
-        print("trained \(result.tokenizer.vocabularySize) tokens (\(result.mergeCount) merges, \(result.tokenizer.specialTokens.count) special) "
+        Console.line("trained \(result.tokenizer.vocabularySize) tokens (\(result.mergeCount) merges, \(result.tokenizer.specialTokens.count) special) "
               + "on \(bytes) bytes, \(result.distinctChunks) distinct chunks, in \(String(format: "%.2f", seconds)) s -> \(out)")
         if result.stoppedEarly {
-            print("note: the text ran out of pairs to merge before reaching --vocab-size \(vocabSize)")
+            Console.line("note: the text ran out of pairs to merge before reaching --vocab-size \(vocabSize)")
         }
     }
 }
@@ -101,11 +104,13 @@ struct TokenizerEncode: ParsableCommand {
     @Flag(name: .long, help: "Turn special-token text (e.g. <|endoftext|>) in the input into special ids. Off by default.")
     var allowSpecial = false
 
+    func validate() throws { try Preflight.readablePath(tokenizer, "--tokenizer") }
+
     func run() throws {
         let tokenizer = try loadTokenizer(tokenizer)
-        let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        let input = try StandardStreams.readInput()
         let ids = try encodeBytes(tokenizer, input, allowSpecial: allowSpecial)
-        writeStandardOutput(ids.map(String.init).joined(separator: " ") + "\n")
+        Console.out(ids.map(String.init).joined(separator: " ") + "\n")
     }
 }
 
@@ -116,15 +121,17 @@ struct TokenizerDecode: ParsableCommand {
     @Option(name: .long, help: "Tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
     var tokenizer: String
 
+    func validate() throws { try Preflight.readablePath(tokenizer, "--tokenizer") }
+
     func run() throws {
         let tokenizer = try loadTokenizer(tokenizer)
-        let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: try StandardStreams.readInput(), as: UTF8.self)
         var ids: [Int] = []
         for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "," }) {
             guard let id = Int(word) else { throw TokenizerCommandError("\(String(word.prefix(40)).debugDescription) is not a token id") }
             ids.append(id)
         }
-        FileHandle.standardOutput.write(Data(try tokenizer.decodeBytes(ids)))
+        StandardStreams.writeOutput(try tokenizer.decodeBytes(ids))
     }
 }
 
@@ -140,7 +147,8 @@ struct TokenizerStats: ParsableCommand {
     var top = 20
 
     func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+        try Preflight.readablePath(tokenizer, "--tokenizer")
+        try validateInputs(input)
         guard top >= 0 else { throw ValidationError("--top must not be negative") }
     }
 
@@ -154,19 +162,19 @@ struct TokenizerStats: ParsableCommand {
             for id in ids { counts[id] += 1 }
             totalTokens += ids.count
             totalBytes += bytes.count
-            print("\(path): \(bytes.count) bytes, \(ids.count) tokens, \(String(format: "%.3f", Double(bytes.count) / Double(ids.count))) bytes/token")
+            Console.line("\(path): \(bytes.count) bytes, \(ids.count) tokens, \(String(format: "%.3f", Double(bytes.count) / Double(ids.count))) bytes/token")
         }
         if input.count > 1 {
-            print("total: \(totalBytes) bytes, \(totalTokens) tokens, \(String(format: "%.3f", Double(totalBytes) / Double(totalTokens))) bytes/token")
+            Console.line("total: \(totalBytes) bytes, \(totalTokens) tokens, \(String(format: "%.3f", Double(totalBytes) / Double(totalTokens))) bytes/token")
         }
         let used = counts.filter { $0 > 0 }.count
-        print("distinct tokens used: \(used) of \(tokenizer.vocabularySize)")
+        Console.line("distinct tokens used: \(used) of \(tokenizer.vocabularySize)")
         let ranked = counts.enumerated().filter { $0.element > 0 }
             .sorted { $0.element != $1.element ? $0.element > $1.element : $0.offset < $1.offset }.prefix(top)
-        if !ranked.isEmpty { print("most frequent tokens (id, count, share, text):") }
+        if !ranked.isEmpty { Console.line("most frequent tokens (id, count, share, text):") }
         for (id, count) in ranked {
             let text = String(decoding: try tokenizer.decodeBytes([id]), as: UTF8.self)
-            print(String(format: "%7d %9d %6.2f%%  ", id, count, 100 * Double(count) / Double(totalTokens)) + text.debugDescription)
+            Console.line(String(format: "%7d %9d %6.2f%%  ", id, count, 100 * Double(count) / Double(totalTokens)) + text.debugDescription)
         }
     }
 }
@@ -192,7 +200,10 @@ struct TokenizerPrepare: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("give at least one --input file") }
+        try Preflight.readablePath(tokenizer, "--tokenizer")
+        guard !input.isEmpty else { throw ValidationError("give at least one --input file or directory") }
+        for path in input { try Preflight.readablePath(path, "--input") }
+        try Preflight.newFile(out, "--out")
     }
 
     func run() throws {
@@ -200,7 +211,7 @@ struct TokenizerPrepare: ParsableCommand {
         let files = try CorpusPreparer.inputFiles(input)
         let header = try prepareTokenFile(files: files, tokenizer: tokenizer, out: out, threads: threadOptions.threads)
         let bytes = files.reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
-        print("wrote \(header.count) tokens (uint\(header.width * 8), vocabulary \(tokenizer.vocabularySize)) from \(bytes) bytes "
+        Console.line("wrote \(header.count) tokens (uint\(header.width * 8), vocabulary \(tokenizer.vocabularySize)) from \(bytes) bytes "
               + "in \(files.count) file\(files.count == 1 ? "" : "s") to \(out)")
     }
 }
@@ -226,19 +237,26 @@ func prepareTokenFile(files: [String], tokenizer: any Tokenizer, out: String, th
 
 struct TokenizerExport: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "export", abstract: "Write a BPE tokenizer's ranks as a .tiktoken file (special tokens and pattern are not part of that format).")
+        commandName: "export", abstract: "Write a BPE tokenizer's ranks as a .tiktoken file (special tokens and pattern are not part of that format: import needs them again).")
 
     @Option(name: .long, help: "BPE tokenizer file, or a directory with GPT-2's encoder.json and vocab.bpe.")
     var tokenizer: String
     @Option(name: .long, help: "Output .tiktoken file.")
     var out: String
 
+    func validate() throws {
+        try Preflight.readablePath(tokenizer, "--tokenizer")
+        try Preflight.newFile(out, "--out")
+    }
+
     func run() throws {
         guard let bpe = try loadTokenizer(tokenizer) as? BPETokenizer else {
             throw TokenizerCommandError("\(tokenizer) is not a BPE tokenizer; only BPE vocabularies have a .tiktoken form")
         }
         try bpe.saveTiktoken(to: out)
-        print("wrote \(bpe.tokens.count) ranks to \(out) (pattern \(bpe.pattern.rawValue), special tokens \(bpe.specialTokens.sorted { $0.value < $1.value }.map(\.key)))")
+        let specials = bpe.specialTokens.sorted { $0.value < $1.value }.map { " --special '\($0.key)'" }.joined()
+        Console.line("wrote \(bpe.tokens.count) ranks to \(out); import it with: minigpt tokenizer import --tiktoken \(out) "
+                     + "--pattern \(bpe.pattern.rawValue)\(specials) --out FILE")
     }
 }
 
@@ -250,8 +268,8 @@ struct TokenizerImport: ParsableCommand {
     var tiktoken: String?
     @Option(name: .long, help: "A directory with GPT-2's encoder.json and vocab.bpe.")
     var gpt2: String?
-    @Option(name: .long, help: "Pre-split pattern for a .tiktoken file: gpt2, gpt4 or gpt2-digits.")
-    var pattern: PreSplitPattern = .gpt2
+    @Option(name: .long, help: "Pre-split pattern of a .tiktoken file (required: the format does not record it): gpt2, gpt4 or gpt2-digits.")
+    var pattern: PreSplitPattern?
     @Option(name: .long, help: "Special tokens for a .tiktoken file, numbered after the ranks in this order (default <|endoftext|>).")
     var special: [String] = []
     @Option(name: .long, help: "Where to write the MiniGPT tokenizer file.")
@@ -259,17 +277,31 @@ struct TokenizerImport: ParsableCommand {
 
     func validate() throws {
         guard (tiktoken == nil) != (gpt2 == nil) else { throw ValidationError("give exactly one of --tiktoken FILE or --gpt2 DIR") }
+        if let tiktoken {
+            try Preflight.readableFile(tiktoken, "--tiktoken")
+            // A default here would silently change how text is split after an export/import round trip.
+            guard pattern != nil else {
+                throw ValidationError("--tiktoken needs --pattern (gpt2, gpt4 or gpt2-digits): a .tiktoken file does not record how text is pre-split")
+            }
+        }
+        if let gpt2 {
+            try Preflight.existingDirectory(gpt2, "--gpt2")
+            guard pattern == nil, special.isEmpty else { throw ValidationError("--pattern and --special apply to --tiktoken only; GPT-2's files fix both") }
+        }
+        try Preflight.newFile(out, "--out")
     }
 
     func run() throws {
         let tokenizer: BPETokenizer
-        if let tiktoken {
+        if let tiktoken, let pattern {
             tokenizer = try BPETokenizer.loadTiktoken(tiktoken, pattern: pattern,
                                                       specialTokens: special.isEmpty ? [BPETokenizer.endOfText] : special)
+        } else if let gpt2 {
+            tokenizer = try BPETokenizer.loadGPT2(directory: gpt2)
         } else {
-            tokenizer = try BPETokenizer.loadGPT2(directory: gpt2!)
+            throw ValidationError("give exactly one of --tiktoken FILE or --gpt2 DIR")
         }
         try TokenizerFile.save(tokenizer, to: out)
-        print("wrote \(tokenizer.vocabularySize) tokens (pattern \(tokenizer.pattern.rawValue)) to \(out)")
+        Console.line("wrote \(tokenizer.vocabularySize) tokens (pattern \(tokenizer.pattern.rawValue)) to \(out)")
     }
 }

@@ -16,7 +16,9 @@ struct TrainCommand: ParsableCommand {
         the newest complete one, so a run killed at any moment keeps a loadable checkpoint; metrics.jsonl is beside them. \
         SIGINT or SIGTERM saves a checkpoint after the current step and exits (status 130 or 143). \
         With --resume DIR the run saved in DIR continues with its saved settings (--corpus must name the same corpus; \
-        --threads may change, but then the losses are no longer bit-identical).
+        --threads may change, but then the losses are no longer bit-identical); flags that would be ignored are refused. \
+        To continue a finished (or unfinished) run for more steps, give --resume DIR --steps N with the new total N; \
+        the cosine schedule stretches to N. A run directory is locked (DIR/lock names the pid) while a run writes to it.
         """
     )
 
@@ -70,13 +72,21 @@ struct TrainCommand: ParsableCommand {
         return config
     }
 
+
     func validate() throws {
         try trainConfig.validate()
         guard finalEvalBatches >= 1 else { throw ValidationError("--final-eval-batches must be at least 1, got \(finalEvalBatches)") }
         if resume != nil && initFrom != nil { throw ValidationError("give --resume or --init-from, not both") }
         if initFrom != nil && tokenizer != nil { throw ValidationError("--init-from brings its own tokenizer; drop --tokenizer") }
         if arch != nil && (resume != nil || initFrom != nil) { throw ValidationError("--arch comes from the model directory with --resume or --init-from; drop it") }
-        if resume == nil {
+        try Preflight.readablePath(corpus, "--corpus")
+        if let tokenizer { try Preflight.readablePath(tokenizer, "--tokenizer") }
+        if let initFrom { try Preflight.existingDirectory(initFrom, "--init-from") }
+        if let resume {
+            try Preflight.existingDirectory(resume, "--resume")
+            if tokenizer != nil { throw ValidationError("--resume keeps the run's own tokenizer; drop --tokenizer") }
+        } else {
+            try Preflight.outputDirectory(out, "--out")
             try modelConfig(vocabularySize: 1).validate()
         }
     }
@@ -88,6 +98,10 @@ struct TrainCommand: ParsableCommand {
 
     private func train(processes: any ProcessGroup) throws {
         try threadOptions.apply(sharingCoresWith: MPILaunch.localSize ?? 1)
+        if resume == nil { try refuseToOverwrite(out) }
+        // Rank 0 alone writes the run directory, so it alone holds the lock.
+        let lock = processes.isRoot ? try RunLock(directory: resume ?? out) : nil  // held until the process exits
+        defer { withExtendedLifetime(lock) {} }
         // Rank 0 alone reports; the others compute in silence.
         let status: (String) -> Void = processes.isRoot ? { Console.status($0) } : { _ in }
         let trainer: Trainer
@@ -95,11 +109,14 @@ struct TrainCommand: ParsableCommand {
             let checkpoint = try Checkpoints.resolve(resume)
             let tokenizer = try TokenizerFile.load(checkpoint + "/" + ModelDirectory.tokenizerFile)
             let config = try ModelDirectory.loadConfig(checkpoint)
-            let data = try corpusData(tokenizer, contextLength: config.contextLength, runDirectory: resume, processes: processes)
-            trainer = try Trainer.resume(runDirectory: resume, data: data, processes: processes)
+            let newTotal = Preflight.given(["--steps"]).isEmpty ? nil : steps
+            trainer = try Trainer.resume(runDirectory: resume, steps: newTotal, processes: processes) { saved in
+                try corpusData(tokenizer, contextLength: config.contextLength, validationFraction: saved.validationFraction,
+                               runDirectory: resume, processes: processes)
+            }
+            try refuseIgnoredSettings(of: trainer)
             status("resuming \(resume) at step \(trainer.step) of \(trainer.config.steps)")
         } else {
-            try refuseToOverwrite(out)
             if let initFrom {
                 let (model, vocabulary) = try ModelDirectory.loadLanguageModel(initFrom)
                 let data = try corpusData(vocabulary, contextLength: model.config.contextLength, runDirectory: out, processes: processes)
@@ -108,7 +125,7 @@ struct TrainCommand: ParsableCommand {
             } else {
                 let vocabulary: any Tokenizer
                 if let tokenizer {
-                    vocabulary = try TokenizerFile.load(tokenizer)
+                    vocabulary = try loadTokenizer(tokenizer)
                 } else if TokenFile.looksLikeTokenFile(corpus) {
                     throw ValidationError("\(corpus) is a token file: name the tokenizer that made it with --tokenizer")
                 } else {
@@ -177,8 +194,8 @@ struct TrainCommand: ParsableCommand {
     /// the tokenizer's), text first prepared into a token file in the run directory.
     /// Under MPI only rank 0 keeps its token file in the run directory; the other ranks map theirs from a
     /// temporary file removed at once (the mapping outlives the name), so no two ranks write one path.
-    private func corpusData(_ tokenizer: any Tokenizer, contextLength: Int, runDirectory: String,
-                            processes: any ProcessGroup) throws -> TrainingData {
+    private func corpusData(_ tokenizer: any Tokenizer, contextLength: Int, validationFraction: Double? = nil,
+                            runDirectory: String, processes: any ProcessGroup) throws -> TrainingData {
         var path = corpus
         var temporary: String?
         defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
@@ -196,7 +213,31 @@ struct TrainCommand: ParsableCommand {
         guard file.vocabularySize == tokenizer.vocabularySize else {
             throw ValidationError("\(corpus) was made with a vocabulary of \(file.vocabularySize) tokens, but the tokenizer has \(tokenizer.vocabularySize)")
         }
-        return try TrainingData(file: file, validationFraction: valFraction, contextLength: contextLength)
+        return try TrainingData(file: file, validationFraction: validationFraction ?? valFraction, contextLength: contextLength)
+    }
+
+    /// A resumed run keeps its saved settings: a flag given with a different value would be silently ignored,
+    /// so it is refused by name (giving the same value, e.g. rerunning the original command plus --resume, is fine).
+    private func refuseIgnoredSettings(of trainer: Trainer) throws {
+        let model = trainer.model.config, saved = trainer.config
+        let settings: [(flag: String, given: String, saved: String)] = [
+            ("--layers", "\(layers)", "\(model.layers)"), ("--heads", "\(heads)", "\(model.heads)"),
+            ("--width", "\(width)", "\(model.width)"), ("--context", "\(context)", "\(model.contextLength)"),
+            ("--batch", "\(batch)", "\(saved.batchSize)"), ("--lr", "\(lr)", "\(saved.learningRate)"),
+            ("--min-lr", "\(minLr ?? lr / 10)", "\(saved.minLearningRate)"), ("--warmup", "\(warmup)", "\(saved.warmupSteps)"),
+            ("--eval-every", "\(evalEvery)", "\(saved.evalEvery)"), ("--eval-batches", "\(evalBatches)", "\(saved.evalBatches)"),
+            ("--grad-accum", "\(gradAccum)", "\(saved.gradientAccumulation)"), ("--weight-decay", "\(weightDecay)", "\(saved.weightDecay)"),
+            ("--grad-clip", "\(gradClip)", "\(saved.gradientClip)"), ("--val-fraction", "\(valFraction)", "\(saved.validationFraction)"),
+            ("--save-every", "\(saveEvery)", "\(saved.saveEvery)"), ("--seed", "\(seed)", "\(saved.seed)"),
+            ("--out", URL(fileURLWithPath: out).standardizedFileURL.path, URL(fileURLWithPath: trainer.runDirectory).standardizedFileURL.path),
+        ]
+        let given = Set(Preflight.given(settings.map(\.flag)))
+        let ignored = settings.filter { given.contains($0.flag) && $0.given != $0.saved }
+        guard ignored.isEmpty else {
+            let list = ignored.map { "\($0.flag) \($0.given) (the run has \($0.saved))" }.joined(separator: ", ")
+            throw ValidationError("--resume continues with the run's saved settings, so \(list) would be ignored; drop "
+                                  + "\(ignored.count == 1 ? "it" : "them") (only --corpus, --steps, --threads and --on-nonfinite apply)")
+        }
     }
 
     private func refuseToOverwrite(_ directory: String) throws {

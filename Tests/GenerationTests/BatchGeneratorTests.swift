@@ -80,6 +80,21 @@ final class BatchGeneratorTests: XCTestCase {
         XCTAssertFalse(pieces.joined().contains("\u{FFFD}"))
     }
 
+    /// Finite weights so large that the logits overflow (the loader's finiteness check passes them) end
+    /// generation with an error naming the step, instead of the sampler treating NaN as banned and trapping.
+    func testNonFiniteLogitsAreAnErrorNamingTheStep() throws {
+        let tokenizer = try CharTokenizer(characters: Array(characters.unicodeScalars))
+        let model = try makeRandomModel(vocabularySize: tokenizer.vocabularySize, contextLength: 16)
+        model.parameters.pointer.update(repeating: 3e38, count: model.parameters.count)
+        for sampling in [SamplingConfig.greedy, SamplingConfig(temperature: 1)] {
+            let request = GenerationRequest(prompt: try tokenizer.encode("ab"), sampling: sampling, stop: StopCondition(maxNewTokens: 5))
+            XCTAssertThrowsError(try BatchGenerator(model: model).generate([request], tokenizer: tokenizer)) { error in
+                XCTAssertEqual(error as? GenerationError,
+                               .samplingFailed("the model produced non-finite (NaN or infinite) logits at step 1"))
+            }
+        }
+    }
+
     func testRejectsBadRequests() throws {
         let tokenizer = try CharTokenizer(characters: Array(characters.unicodeScalars))
         let model = try makeRandomModel(vocabularySize: tokenizer.vocabularySize, contextLength: 16)

@@ -14,7 +14,7 @@ private func sampler(_ config: SamplingConfig) throws -> Sampler {
 
 private func probabilities(_ config: SamplingConfig, _ values: [Float] = logits, recent: [Int] = []) throws -> [Float] {
     var sampler = try Sampler(config: config)
-    return sampler.probabilities(logits: values, recentTokens: recent)
+    return try sampler.probabilities(logits: values, recentTokens: recent)
 }
 
 final class SamplerTests: XCTestCase {
@@ -102,62 +102,84 @@ final class SamplerTests: XCTestCase {
         // Repetition 2: 2 -> 1 (divided), 0.5 -> 0.25 (divided), -1 -> -2 (multiplied).
         // Then minus count * 0.5 + 0.25: token 0: 1 - 0.75 = 0.25; token 2: 0.25 - 1.25 = -1; token 4: -2 - 1.75 = -3.75.
         var s = try sampler(SamplingConfig(repetitionPenalty: 2, frequencyPenalty: 0.5, presencePenalty: 0.25))
-        let adjusted = s.adjustedLogits(logits: logits, recentTokens: [0, 2, 4, 2, 4, 4])
+        let adjusted = try s.adjustedLogits(logits: logits, recentTokens: [0, 2, 4, 2, 4, 4])
         XCTAssertEqual(adjusted, [0.25, 1.0, -1.0, 0.0, -3.75])
     }
 
     func testPenaltyWindowOnlySeesTheLastNTokens() throws {
         // penaltyLastN 3 sees [4, 4, 4] only: token 4 becomes -1 * 2 - 3 * 0.5 - 0.25 = -3.75.
         var s = try sampler(SamplingConfig(repetitionPenalty: 2, frequencyPenalty: 0.5, presencePenalty: 0.25, penaltyLastN: 3))
-        XCTAssertEqual(s.adjustedLogits(logits: logits, recentTokens: [0, 2, 2, 4, 4, 4]), [2.0, 1.0, 0.5, 0.0, -3.75])
+        XCTAssertEqual(try s.adjustedLogits(logits: logits, recentTokens: [0, 2, 2, 4, 4, 4]), [2.0, 1.0, 0.5, 0.0, -3.75])
         // A window of 0 turns all penalties off.
         var off = try sampler(SamplingConfig(repetitionPenalty: 2, frequencyPenalty: 0.5, presencePenalty: 0.25, penaltyLastN: 0))
-        XCTAssertEqual(off.adjustedLogits(logits: logits, recentTokens: [0, 2, 2, 4, 4, 4]), logits)
+        XCTAssertEqual(try off.adjustedLogits(logits: logits, recentTokens: [0, 2, 2, 4, 4, 4]), logits)
     }
 
     func testPenaltiesAreIdempotentAcrossCalls() throws {
         // The occurrence counts are scratch state: a second call must see the same result, not doubled counts.
         var s = try sampler(SamplingConfig(frequencyPenalty: 1))
-        let first = s.adjustedLogits(logits: logits, recentTokens: [1, 1])
-        let second = s.adjustedLogits(logits: logits, recentTokens: [1, 1])
+        let first = try s.adjustedLogits(logits: logits, recentTokens: [1, 1])
+        let second = try s.adjustedLogits(logits: logits, recentTokens: [1, 1])
         XCTAssertEqual(first, [2.0, -1.0, 0.5, 0.0, -1.0])
         XCTAssertEqual(second, first)
     }
 
     func testPenaltiesMoveTheGreedyChoice() throws {
         var plain = try sampler(.greedy)
-        XCTAssertEqual(plain.sample(logits: logits, recentTokens: [0, 0]), 0)
+        XCTAssertEqual(try plain.sample(logits: logits, recentTokens: [0, 0]), 0)
         // Repetition 3: token 0's logit 2 -> 0.667 < 1, so token 1 wins.
         var penalised = try sampler(SamplingConfig(temperature: 0, repetitionPenalty: 3))
-        XCTAssertEqual(penalised.sample(logits: logits, recentTokens: [0, 0]), 1)
+        XCTAssertEqual(try penalised.sample(logits: logits, recentTokens: [0, 0]), 1)
     }
 
     func testLogitBiasAddsAndMinusInfinityBans() throws {
         var s = try sampler(SamplingConfig(logitBias: [0: -.infinity, 3: 1.5]))
-        XCTAssertEqual(s.adjustedLogits(logits: logits, recentTokens: noHistory), [-.infinity, 1.0, 0.5, 1.5, -1.0])
+        XCTAssertEqual(try s.adjustedLogits(logits: logits, recentTokens: noHistory), [-.infinity, 1.0, 0.5, 1.5, -1.0])
         // Banning token 0 leaves e^1, e^0.5, e^0, e^-1 (sum 5.734883).
         let p = try probabilities(SamplingConfig(temperature: 1, logitBias: [0: -.infinity]))
         assertClose(p, [0, 0.473991, 0.287490, 0.174371, 0.064148], absolute: 2e-6, relative: 0)
         var greedy = try sampler(SamplingConfig(temperature: 0, logitBias: [0: -.infinity]))
-        XCTAssertEqual(greedy.sample(logits: logits, recentTokens: noHistory), 1)
+        XCTAssertEqual(try greedy.sample(logits: logits, recentTokens: noHistory), 1)
         var drawing = try sampler(SamplingConfig(temperature: 2, logitBias: [0: -.infinity]))
-        for _ in 0..<2000 { XCTAssertNotEqual(drawing.sample(logits: logits, recentTokens: noHistory), 0) }
+        for _ in 0..<2000 { XCTAssertNotEqual(try drawing.sample(logits: logits, recentTokens: noHistory), 0) }
     }
 
     func testBiasComesAfterPenalties() throws {
         // Repetition 2 on token 4 (-1 -> -2), then bias +5 gives 3, not (-1 + 5) / 2 = 2.
         var s = try sampler(SamplingConfig(repetitionPenalty: 2, logitBias: [4: 5]))
-        XCTAssertEqual(s.adjustedLogits(logits: logits, recentTokens: [4]), [2.0, 1.0, 0.5, 0.0, 3.0])
+        XCTAssertEqual(try s.adjustedLogits(logits: logits, recentTokens: [4]), [2.0, 1.0, 0.5, 0.0, 3.0])
     }
 
     // MARK: Greedy
 
     func testGreedyIsArgmaxWithTiesToLowestID() throws {
         var s = try sampler(.greedy)
-        XCTAssertEqual(s.sample(logits: logits, recentTokens: noHistory), 0)
-        XCTAssertEqual(s.sample(logits: [1, 3, 3, 0], recentTokens: noHistory), 1)
-        XCTAssertEqual(s.sample(logits: [-5, -4, .nan, -4.5], recentTokens: noHistory), 1)
+        XCTAssertEqual(try s.sample(logits: logits, recentTokens: noHistory), 0)
+        XCTAssertEqual(try s.sample(logits: [1, 3, 3, 0], recentTokens: noHistory), 1)
+        XCTAssertEqual(try s.sample(logits: [-5, -4, .nan, -4.5], recentTokens: noHistory), 1)
         XCTAssertEqual(try probabilities(.greedy, [0, 9, 1]), [0, 1, 0])
+    }
+
+    // MARK: Nothing to draw
+
+    /// Every way the sampler can be left with no token is a typed error, never a trap.
+    func testNoCandidateIsAnError() throws {
+        let banAll = Dictionary(uniqueKeysWithValues: (0..<5).map { ($0, -Float.infinity) })
+        for temperature: Float in [0, 0.8] {
+            var banned = try sampler(SamplingConfig(temperature: temperature, logitBias: banAll))
+            XCTAssertThrowsError(try banned.sample(logits: logits, recentTokens: noHistory)) { error in
+                XCTAssertEqual(error as? GenerationError, .samplingFailed(
+                    "every token is banned: all logits are -inf or NaN after the penalties and logit bias"))
+            }
+            var s = try sampler(SamplingConfig(temperature: temperature))
+            XCTAssertThrowsError(try s.sample(logits: [.nan, .nan, -.infinity], recentTokens: noHistory))
+            XCTAssertThrowsError(try s.sample(logits: [], recentTokens: noHistory))
+        }
+        var s = try sampler(SamplingConfig(temperature: 1, logitBias: [7: 1]))
+        XCTAssertThrowsError(try s.sample(logits: logits, recentTokens: noHistory), "bias outside the vocabulary")
+        var penalised = try sampler(SamplingConfig(temperature: 1, repetitionPenalty: 1.5))
+        XCTAssertThrowsError(try penalised.sample(logits: logits, recentTokens: [9]), "recent token outside the vocabulary")
+        XCTAssertThrowsError(try penalised.sample(logits: [.infinity, 0], recentTokens: noHistory), "+inf cannot be weighed")
     }
 
     // MARK: The draw
@@ -166,7 +188,7 @@ final class SamplerTests: XCTestCase {
         // At T = 1e-3 every token but the maximum has weight e^(-500) or less, which is 0 in Float:
         // the draw must land on token 1 every time, whatever the uniform number.
         var s = try sampler(SamplingConfig(temperature: 1e-3, seed: 3))
-        for _ in 0..<2000 { XCTAssertEqual(s.sample(logits: [0, 1, 0.5], recentTokens: noHistory), 1) }
+        for _ in 0..<2000 { XCTAssertEqual(try s.sample(logits: [0, 1, 0.5], recentTokens: noHistory), 1) }
         XCTAssertEqual(try probabilities(SamplingConfig(temperature: 1e-3), [0, 1, 0.5]), [0, 1, 0])
     }
 
@@ -174,23 +196,23 @@ final class SamplerTests: XCTestCase {
         let config = SamplingConfig(temperature: 1.5, seed: 42)
         var a = try sampler(config)
         var b = try sampler(config)
-        let drawsA = (0..<500).map { _ in a.sample(logits: logits, recentTokens: noHistory) }
-        let drawsB = (0..<500).map { _ in b.sample(logits: logits, recentTokens: noHistory) }
+        let drawsA = try (0..<500).map { _ in try a.sample(logits: logits, recentTokens: noHistory) }
+        let drawsB = try (0..<500).map { _ in try b.sample(logits: logits, recentTokens: noHistory) }
         XCTAssertEqual(drawsA, drawsB)
         XCTAssertEqual(a.generator, b.generator)
         var c = try sampler(SamplingConfig(temperature: 1.5, seed: 43))
-        XCTAssertNotEqual((0..<500).map { _ in c.sample(logits: logits, recentTokens: noHistory) }, drawsA)
+        XCTAssertNotEqual(try (0..<500).map { _ in try c.sample(logits: logits, recentTokens: noHistory) }, drawsA)
         // A generator passed in wins over the seed, and a copied sampler continues the same stream.
         var d = try Sampler(config: SamplingConfig(temperature: 1.5, seed: 7), generator: SeededGenerator(seed: 42))
-        XCTAssertEqual((0..<500).map { _ in d.sample(logits: logits, recentTokens: noHistory) }, drawsA)
+        XCTAssertEqual(try (0..<500).map { _ in try d.sample(logits: logits, recentTokens: noHistory) }, drawsA)
     }
 
     func testCopiedSamplersAreIndependent() throws {
         var a = try sampler(SamplingConfig(temperature: 1, seed: 5))
-        _ = a.sample(logits: logits, recentTokens: noHistory)
+        _ = try a.sample(logits: logits, recentTokens: noHistory)
         var b = a
-        let fromA = (0..<100).map { _ in a.sample(logits: logits, recentTokens: noHistory) }
-        let fromB = (0..<100).map { _ in b.sample(logits: logits, recentTokens: noHistory) }
+        let fromA = try (0..<100).map { _ in try a.sample(logits: logits, recentTokens: noHistory) }
+        let fromB = try (0..<100).map { _ in try b.sample(logits: logits, recentTokens: noHistory) }
         XCTAssertEqual(fromA, fromB)
     }
 
@@ -200,7 +222,7 @@ final class SamplerTests: XCTestCase {
         var s = try sampler(SamplingConfig(temperature: 1, minP: 0.1, seed: 2024))
         let draws = 20_000
         var counts = [Int](repeating: 0, count: 5)
-        for _ in 0..<draws { counts[s.sample(logits: logits, recentTokens: noHistory)] += 1 }
+        for _ in 0..<draws { counts[try s.sample(logits: logits, recentTokens: noHistory)] += 1 }
         XCTAssertEqual(counts[4], 0, "min-p removed token 4")
         for id in 0..<4 {
             let p = expected[id]
@@ -217,7 +239,7 @@ final class SamplerTests: XCTestCase {
         var s = try sampler(SamplingConfig(temperature: 2, seed: 99))
         let draws = 20_000
         var counts = [Int](repeating: 0, count: 5)
-        for _ in 0..<draws { counts[s.sample(logits: logits, recentTokens: noHistory)] += 1 }
+        for _ in 0..<draws { counts[try s.sample(logits: logits, recentTokens: noHistory)] += 1 }
         for id in 0..<5 {
             let p = expected[id]
             let frequency = Double(counts[id]) / Double(draws)
@@ -246,7 +268,7 @@ final class SamplerTests: XCTestCase {
                     absolute: 1e-6, relative: 1e-4)
         var s = try sampler(SamplingConfig(temperature: 1, topK: 40))
         let keptSet = Set(kept)
-        for _ in 0..<200 { XCTAssertTrue(keptSet.contains(s.sample(logits: values, recentTokens: [1, 2, 3]))) }
+        for _ in 0..<200 { XCTAssertTrue(keptSet.contains(try s.sample(logits: values, recentTokens: [1, 2, 3]))) }
     }
 
     func testTopKOnSortedAndTiedLogits() throws {
@@ -314,6 +336,7 @@ final class SamplerTests: XCTestCase {
             (SamplingConfig(topP: -0.5), "top-p"),
             (SamplingConfig(temperature: -0.1), "temperature"),
             (SamplingConfig(temperature: .nan), "temperature"),
+            (SamplingConfig(temperature: 1e-39), "temperature"),  // subnormal: 1 / T is infinite
             (SamplingConfig(topK: -1), "top-k"),
             (SamplingConfig(minP: -0.01), "min-p"),
             (SamplingConfig(minP: 1.5), "min-p"),

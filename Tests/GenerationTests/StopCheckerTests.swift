@@ -79,7 +79,7 @@ final class StopCheckerTests: XCTestCase {
 
     func testValidation() {
         XCTAssertThrowsError(try StopChecker(StopCondition(maxNewTokens: 0))) { error in
-            XCTAssertEqual(String(describing: error), "invalid stop condition: max new tokens must be at least 1, got 0")
+            XCTAssertEqual(String(describing: error), "invalid stop condition: max new tokens must be in 1...1073741824, got 0")
         }
         XCTAssertThrowsError(try StopCondition(maxNewTokens: -5).validate())
         XCTAssertThrowsError(try StopChecker(StopCondition(maxNewTokens: 5, stopStrings: ["ok", ""]))) { error in

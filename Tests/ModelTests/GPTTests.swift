@@ -25,6 +25,44 @@ final class GPTTests: XCTestCase {
         XCTAssertEqual(ParameterLayout(config: tiny).count, expected)
     }
 
+    /// Each size is capped but their products are not: counts that overflow Int are a config error, not a trap.
+    func testOverflowingSizesAreRefused() throws {
+        let hostile = [ModelConfig(vocabularySize: 65, contextLength: 64, layers: 4, heads: 1, width: 1_000_000_000),
+                       ModelConfig(vocabularySize: 1 << 30, contextLength: 1 << 30, layers: 1 << 30, heads: 1, width: 1 << 30)]
+        for config in hostile {
+            XCTAssertNil(config.checkedParameterCount)
+            XCTAssertEqual(config.parameterCount, Int.max)
+            XCTAssertTrue(config.trainingFLOPsPerToken.isFinite)
+            XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("too large"), "\($0)") }
+        }
+        XCTAssertEqual(Checked.product(1 << 31, 1 << 31), 1 << 62)
+        XCTAssertNil(Checked.product(1 << 32, 1 << 31))
+        XCTAssertNil(Checked.sum(Int.max, 1))
+    }
+
+    /// The memory estimate counts the buffers the model really makes, and a batch beyond the machine's
+    /// memory is refused with both figures before anything is allocated.
+    func testMemoryEstimateAndRefusal() throws {
+        XCTAssertEqual(tiny.parameterBytes, Double(ParameterLayout(config: tiny).count * 4))
+        // (B, T) = (1, 1): per block 16 C + 4 + H floats; then 6 C + 3 + 2 V.
+        XCTAssertEqual(tiny.activationBytes(batch: 1, time: 1), Double(2 * (16 * 8 + 4 + 2) + 6 * 8 + 3 + 2 * 7) * 4)
+        XCTAssertEqual(tiny.kvCacheBytes, Double(2 * 2 * 6 * 8 * 4))
+        // A large vocabulary makes the logits dominate, so a few thousand tokens outgrow the machine.
+        let largeVocabulary = ModelConfig(vocabularySize: 1 << 20, contextLength: 6, layers: 1, heads: 1, width: 2)
+        let rows = Int(MemoryBudget.machineBytes / largeVocabulary.activationBytes(batch: 1, time: 6)) + 1
+        let model = try GPT(config: largeVocabulary, parameters: FloatBuffer(count: largeVocabulary.parameterCount))
+        XCTAssertThrowsError(try model.forward(tokens: [Int32](repeating: 0, count: rows * 6), batch: rows, time: 6)) { error in
+            XCTAssertTrue("\(error)".contains("needs about"), "\(error)")
+        }
+        // Width 1 keeps the parameters small while layers x context makes the cache outgrow the machine.
+        let context = 1 << 22
+        let deep = ModelConfig(vocabularySize: 7, contextLength: context, layers: Int(MemoryBudget.machineBytes / Double(8 * context)) + 1,
+                               heads: 1, width: 1)
+        XCTAssertThrowsError(try InferenceSession(model: try GPT(config: deep, parameters: FloatBuffer(count: deep.parameterCount)))) {
+            XCTAssertTrue("\($0)".contains("KV cache of one sequence needs about"), "\($0)")
+        }
+    }
+
     /// The Float forward pass matches the Double reference, and every parameter's gradient matches
     /// central finite differences of the reference.
     func testWholeModelGradientMatchesFiniteDifferences() throws {
