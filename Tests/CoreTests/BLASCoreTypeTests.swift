@@ -1,4 +1,4 @@
-@testable import Core
+import Core
 import XCTest
 
 /// When OpenBLAS's detection falls back to a generic kernel family, the CPU's flags pick the right one.
