@@ -64,12 +64,12 @@ public struct ArchitectureComparisonConfig: Codable, Sendable {
         try gptShape(vocabulary: 1).validate()
     }
 
-    func gptShape(vocabulary: Int) -> ModelConfig {
+    public func gptShape(vocabulary: Int) -> ModelConfig {
         ModelConfig(vocabularySize: vocabulary, contextLength: contextLength, layers: gptLayers, heads: gptHeads, width: gptWidth)
     }
 
     /// The LSTM of `lstmLayers` layers whose parameter count is closest to the GPT's.
-    func lstmShape(vocabulary: Int) -> ModelConfig {
+    public func lstmShape(vocabulary: Int) -> ModelConfig {
         let target = gptShape(vocabulary: vocabulary).parameterCount
         func shape(_ width: Int) -> ModelConfig {
             ModelConfig(vocabularySize: vocabulary, contextLength: contextLength, layers: lstmLayers, heads: 1, width: width, architecture: .lstm)
@@ -148,14 +148,14 @@ public struct ArchitectureComparison: Codable, Sendable {
                                  config: trainConfig(config, rate: rate), runDirectory: outputDirectory + "/runs/\(architecture.rawValue)")
             log("\(architecture.displayName): \(lm.model.config.layers) layers, width \(lm.model.config.width), \(lm.model.parameterCount) parameters; training for \(config.seconds) s")
             let curve = try train(lm, seconds: config.seconds, evaluations: config.evaluations,
-                                  evaluationTokens: Array(corpus.validation.prefix(config.evaluationTokens)), log: log)
+                                  evaluationTokens: try corpus.validation.ids(0..<min(config.evaluationTokens, corpus.validation.count)), log: log)
             try lm.saveCheckpoint()
-            let positions = try lossByPosition(lm.model, tokens: corpus.validation, windows: config.positionWindows, batch: config.batchSize)
+            let positions = try lossByPosition(lm.model, tokens: try corpus.validation.ids(0..<corpus.validation.count), windows: config.positionWindows, batch: config.batchSize)
 
             let probe = try Trainer(modelConfig: shape(probeTokenizer.vocabularySize), tokenizer: probeTokenizer, data: probeData,
                                     config: trainConfig(config, rate: rate), runDirectory: outputDirectory + "/runs/\(architecture.rawValue)-probe")
             log("\(architecture.displayName) on the long-range probe for \(config.probeSeconds) s")
-            _ = try train(probe, seconds: config.probeSeconds, evaluations: 1, evaluationTokens: Array(probeData.validation.prefix(4096)), log: log)
+            _ = try train(probe, seconds: config.probeSeconds, evaluations: 1, evaluationTokens: try probeData.validation.ids(0..<min(4096, probeData.validation.count)), log: log)
             try probe.saveCheckpoint()
             var probeGenerator = SeededGenerator(seed: config.seed &+ 1)
             let accuracies = try config.probeDistances.map { distance in

@@ -15,7 +15,7 @@ public enum LongRangeProbe {
     public static var chance: Double { 1 / Double(letters.count) }
 
     /// One episode up to and including the query: N + 2 characters, then the answer.
-    static func episode(distance n: Int, generator: inout SeededGenerator) -> (prompt: String, answer: Character) {
+    public static func episode(distance n: Int, generator: inout SeededGenerator) -> (prompt: String, answer: Character) {
         let answer = letters[generator.nextInt(below: letters.count)]
         let distractors = (1..<n).map { _ in letters[generator.nextInt(below: letters.count)] }
         return (String(cue) + String(answer) + String(distractors) + String(query), answer)

@@ -4,7 +4,7 @@ import Model
 import TestSupport
 import Tokenizers
 import XCTest
-@testable import Benchmarking
+import Benchmarking
 
 final class ArchitectureComparisonTests: XCTestCase {
     func testProbeEpisodesPutTheAnswerNPositionsBeforeTheQuery() {
