@@ -27,12 +27,18 @@ let package = Package(
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
         .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training"], swiftSettings: nativeCPU),
+        // Alignment: the algorithms (SFT, reward model, PPO, DPO) over generic records; Tasks: a task world (data,
+        // judge, evaluation); Pipeline: the stages in order and the report. Imports point Pipeline -> Tasks -> Alignment.
         .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation"],
+                swiftSettings: nativeCPU),
+        .target(name: "Tasks", dependencies: ["Alignment", "Core", "Model"], swiftSettings: nativeCPU),
+        .target(name: "Pipeline", dependencies: ["Alignment", "Tasks", "Core", "Model", "Tokenizers", "Training", "Generation"],
                 swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
             dependencies: [
                 "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking", "Interop", "Alignment",
+                "Tasks", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -56,7 +62,11 @@ let package = Package(
                     swiftSettings: nativeCPU),
         .testTarget(name: "GenerationTests", dependencies: ["Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
-        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Generation", "Training", "Model", "Core", "Tokenizers", "TestSupport"],
+        // AlignmentTests draws its data from the toy world (and checks the KL helpers of Pipeline); the Alignment library imports neither.
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Tasks", "Pipeline", "Generation", "Training", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Alignment", "Core", "TestSupport"], swiftSettings: nativeCPU),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Tasks", "Alignment", "Model", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
     ],
     swiftLanguageModes: [.v5]

@@ -9,11 +9,14 @@ public struct GenerationRequest: Sendable {
     public var prompt: [Int]
     public var sampling: SamplingConfig
     public var stop: StopCondition
+    /// Whether to report log p of each sampled token (a log-softmax over the vocabulary per token; off unless asked).
+    public var logProbabilities: Bool
 
-    public init(prompt: [Int], sampling: SamplingConfig, stop: StopCondition) {
+    public init(prompt: [Int], sampling: SamplingConfig, stop: StopCondition, logProbabilities: Bool = false) {
         self.prompt = prompt
         self.sampling = sampling
         self.stop = stop
+        self.logProbabilities = logProbabilities
     }
 }
 
@@ -23,7 +26,7 @@ public struct GenerationResult: Equatable, Sendable {
     /// token that completed a stop string): what a policy-gradient method scores.
     public var tokens: [Int]
     /// log p(token) of each sampled token under the model's own distribution: log-softmax of the raw
-    /// logits (temperature 1, before penalties, bias and filters), as PPO needs for the policy's rollouts.
+    /// logits (temperature 1, before penalties, bias and filters); empty unless the request asked for it.
     public var logProbabilities: [Float]
     /// The text a user sees, as UTF-8 bytes: end-of-text tokens, stop strings and anything after them are
     /// left out. (It may end inside a character when `maxNewTokens` cut a multi-byte character.)
@@ -90,7 +93,9 @@ public final class BatchGenerator {
             for index in running {
                 let token = samplers[index].sample(logits: sessions[index].logits, recentTokens: history[index])
                 generated[index].append(token)
-                logProbabilities[index].append(Self.logProbability(of: token, in: sessions[index].logits))
+                if requests[index].logProbabilities {
+                    logProbabilities[index].append(Self.logProbability(of: token, in: sessions[index].logits))
+                }
                 let step = checkers[index].next(token: token, bytes: try tokenizer.decodeBytes([token]))
                 if !step.emit.isEmpty {
                     text[index].append(contentsOf: step.emit)

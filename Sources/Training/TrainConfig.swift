@@ -37,6 +37,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         self.seed = seed
     }
 
+    /// The optimizer's part of these settings.
+    public var adamW: AdamWSettings {
+        AdamWSettings(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+    }
+
     public func validate() throws {
         func positive(_ name: String, _ value: Int) throws {
             guard value > 0 else { throw TrainingError.invalidConfig("\(name) must be positive, got \(value)") }

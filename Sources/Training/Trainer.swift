@@ -74,7 +74,7 @@ public final class Trainer {
         var generator = SeededGenerator(seed: config.seed)
         let model = try GPT(config: modelConfig, generator: &generator)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: generator, optimizer: AdamW(layout: model.layout))
+                      step: 0, generator: generator, optimizer: AdamW(layout: model.layout, settings: config.adamW))
         // A run killed before its first checkpoint may have logged steps; this run starts the log again.
         try truncateMetrics(after: 0)
     }
@@ -85,7 +85,7 @@ public final class Trainer {
                             runDirectory: String) throws {
         try config.validate()
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(layout: model.layout))
+                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(layout: model.layout, settings: config.adamW))
         try truncateMetrics(after: 0)
     }
 
@@ -132,7 +132,7 @@ public final class Trainer {
         guard metadata["data"] == fingerprint(data) else {
             throw bad("the corpus differs from the one this run was trained on")
         }
-        let optimizer = AdamW(layout: model.layout)
+        let optimizer = AdamW(layout: model.layout, settings: config.adamW)
         for (name, buffer) in [("adam.m", optimizer.m), ("adam.v", optimizer.v)] {
             guard let tensor = tensors.first(where: { $0.name == name }), tensor.values.count == buffer.count else {
                 throw bad("\(stateFile) has no \(name) of \(buffer.count) values")
@@ -177,7 +177,7 @@ public final class Trainer {
         consecutiveSkips = 0
         let rate = schedule.rate(at: step)
         step += 1
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: rate, step: step, config: config)
+        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: rate, step: step)
         return (lossSum / Float(accumulation), rate, norm)
     }
 
