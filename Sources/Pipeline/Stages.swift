@@ -233,8 +233,8 @@ public struct PPOStage {
             try GoldEvaluation.evaluate(model: policy, encoder: encoder, prompts: heldOut, world: world, maxNewTokens: evaluationMaxNewTokens).meanScore
         }, report: { log(PPOLogFormat.line($0, rewardLabel: rewardLabel)) })
         let sampled = { (model: GPT) in
-            try StageEvaluation.sampledScores(model: model, reference: referenceModel, encoder: encoder, labeler: world, prompts: heldOut.map(\.prompt),
-                                              samplesPerPrompt: klSamplesPerPrompt, maxNewTokens: evaluationMaxNewTokens, seed: config.seed)
+            try SampledScores.measure(model: model, reference: referenceModel, encoder: encoder, labeler: world, prompts: heldOut.map(\.prompt),
+                                      samplesPerPrompt: klSamplesPerPrompt, maxNewTokens: evaluationMaxNewTokens, seed: config.seed)
         }
         let (own, referenceGold) = (try sampled(model), try sampled(referenceModel).gold)
         let source = labelerRewardScale == nil ? reward : rewardLabel + " (diagnostic: this policy has seen the judge)"

@@ -285,7 +285,6 @@ public struct InstructDataGenerator {
 
     /// The letter a count question asks about: with probability `absentLetterShare` one that `text` lacks
     /// (answer 0), otherwise one of its letters drawn by position (so a doubled letter, answer 2, is drawn twice as often).
-    /// The spelled letter is drawn first either way, which keeps the files of a seed as they were before the share was a setting.
     private mutating func countedLetter(in text: String) -> Character {
         let letters = Array(text)
         let spelled = letters[generator.nextInt(below: letters.count)]

@@ -1,5 +1,6 @@
 import Alignment
 import ArgumentParser
+import Core
 import Foundation
 import Model
 import Pipeline
@@ -56,14 +57,16 @@ struct SFTCommand: ParsableCommand {
     func run() throws {
         try threadOptions.apply()
         try refuseToOverwriteModel(out)
-        if sftConfig.pretrainingRowsPerBatch > 0, !FileManager.default.fileExists(atPath: data + "/" + InstructFiles.pretrainText) {
-            throw ValidationError("\(data)/\(InstructFiles.pretrainText) does not exist: SFT rehearses the pretraining text (--pretraining-share 0 turns that off)")
-        }
         var stage = SFTStage(base: base, data: DataDirectory(data), out: out, config: sftConfig)
         stage.judgeHeldOut = true
         stage.maxNewTokens = maxNewTokens
         let started = Date()
-        let output = try stage.run { Console.status($0) }
+        let output: SFTStage.Output
+        do {
+            output = try stage.run { Console.status($0) }
+        } catch CoreError.fileNotFound(let path) where path.hasSuffix(InstructFiles.pretrainText) {
+            throw ValidationError("\(path) does not exist: SFT rehearses the pretraining text (--pretraining-share 0 turns that off)")
+        }
         let result = output.result
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); model in \(out)")
         Console.out(String(format: "best val loss %.4f at step %d (%@)\n", result.bestValidationLoss, result.bestStep,

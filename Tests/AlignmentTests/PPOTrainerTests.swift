@@ -1,5 +1,4 @@
 import Alignment
-import Pipeline
 import Tasks
 import Core
 import Foundation
@@ -16,7 +15,7 @@ final class PPOTrainerTests: XCTestCase {
     }
 
     /// Replies to each prompt `samples` times on the KV cache, reply j seeded with `seed + j`, as
-    /// `StageEvaluation.sampledScores` documents it.
+    /// `SampledScores.measure` documents it.
     func regenerate(model: GPT, encoder: ChatEncoder, prompts: [String], samples: Int, maxNewTokens: Int,
                     seed: UInt64) throws -> (prompts: [[Int]], results: [GenerationResult]) {
         let promptTokens = try prompts.flatMap { Array(repeating: try encoder.prompt($0), count: samples) }
@@ -39,10 +38,10 @@ final class PPOTrainerTests: XCTestCase {
         let large = randomValues(other.parameters.count, scale: 0.5, seed: 3)
         for i in 0..<other.parameters.count { other.parameters[i] += large[i] }
         let texts = prompts().map(\.prompt)
-        let sampled = try StageEvaluation.sampledScores(model: model, reference: other, encoder: encoder, labeler: ToyWorld(), prompts: texts,
-                                                        samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
-        let againstItself = try StageEvaluation.sampledScores(model: model, reference: model, encoder: encoder, labeler: ToyWorld(), prompts: texts,
-                                                              samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
+        let sampled = try SampledScores.measure(model: model, reference: other, encoder: encoder, labeler: ToyWorld(), prompts: texts,
+                                                samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
+        let againstItself = try SampledScores.measure(model: model, reference: model, encoder: encoder, labeler: ToyWorld(), prompts: texts,
+                                                      samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
         XCTAssertEqual(againstItself.klToReference, 0)
         XCTAssertEqual(againstItself.gold, sampled.gold, "the reference does not change the samples")
 
@@ -83,8 +82,8 @@ final class PPOTrainerTests: XCTestCase {
         let seven = try XCTUnwrap(tokenizer.encode("7").first)
         let model = try modelSampling(only: [seven, encoder.template.endID], vocabulary: tokenizer.vocabularySize)
         let texts = ["What is 3 + 4?", "What is 2 + 2?", "Reverse the letters: s t o n e"]
-        let sampled = try StageEvaluation.sampledScores(model: model, reference: model, encoder: encoder, labeler: ToyWorld(), prompts: texts,
-                                                        samplesPerPrompt: 8, maxNewTokens: 3, seed: 5)
+        let sampled = try SampledScores.measure(model: model, reference: model, encoder: encoder, labeler: ToyWorld(), prompts: texts,
+                                                samplesPerPrompt: 8, maxNewTokens: 3, seed: 5)
         let (_, results) = try regenerate(model: model, encoder: encoder, prompts: texts, samples: 8, maxNewTokens: 3, seed: 5)
         let replies = results.map { String(decoding: $0.text, as: UTF8.self) }
         XCTAssertTrue(replies.allSatisfy { $0.allSatisfy { $0 == "7" } }, "\(replies)")
@@ -241,22 +240,6 @@ final class PolicyPairsTests: XCTestCase {
         // Another seed samples other answers.
         XCTAssertNotEqual(try PolicyPairs.make(model: model, encoder: encoder, labeler: ToyWorld(), demonstrations: [demo], samplesPerPrompt: 6,
                                                maxNewTokens: 5, seed: 2).map(\.rejected), pairs.map(\.rejected))
-    }
-
-    /// Later reward rounds learn from the previous PPO policy's answers, so they need policy samples.
-    func testRewardRoundsAreValidated() throws {
-        var config = PipelineConfig.quick
-        XCTAssertNoThrow(try config.validate())
-        config.rewardRounds = 0
-        XCTAssertThrowsError(try config.validate())
-        config.rewardRounds = 2
-        config.rewardPolicySamples = 0
-        XCTAssertThrowsError(try config.validate()) { error in
-            guard case AlignmentError.invalidArgument(let message) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(message.contains("policy samples"), message)
-        }
-        config.rewardRounds = 1
-        XCTAssertNoThrow(try config.validate())
     }
 }
 

@@ -82,7 +82,7 @@ final class AlignmentCommandTests: XCTestCase {
                         mentions: "missing-rm")
         try assertError(["ppo", "--policy", sft, "--reward", rm, "--data", data, "--out", ppo], mentions: "already holds a model")
         try assertError(["ppo", "--policy", sft, "--reward", rm, "--data", data, "--out", directory.file("ppo3"), "--kl-target", "0"],
-                        mentions: "KL target")
+                        mentions: "--kl-target must be positive")
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.file("ppo2")))
         // A second reward round samples the PPO policy too; a model on another tokenizer, a missing one, or no
         // --policy-samples to say how many answers: one line each, no reward model written.
