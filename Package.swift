@@ -45,17 +45,22 @@ let package = Package(
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
         .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training", "Plotting"], swiftSettings: nativeCPU),
-        .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation", "Plotting"],
-                swiftSettings: nativeCPU),
         .target(name: "Serving", dependencies: ["Core", "Model", "Tokenizers", "Generation",
                                                 .product(name: "Hummingbird", package: "hummingbird"),
                                                 .product(name: "Logging", package: "swift-log")],
+                swiftSettings: nativeCPU),
+        // Alignment: the algorithms (SFT, reward model, PPO, DPO) over generic records; Tasks: a task world (data,
+        // judge, evaluation); Pipeline: the stages in order and the report. Imports point Pipeline -> Tasks -> Alignment.
+        .target(name: "Alignment", dependencies: ["Core", "Model", "Tokenizers", "Training", "Generation"],
+                swiftSettings: nativeCPU),
+        .target(name: "Tasks", dependencies: ["Alignment", "Core", "Model"], swiftSettings: nativeCPU),
+        .target(name: "Pipeline", dependencies: ["Alignment", "Tasks", "Core", "Model", "Tokenizers", "Training", "Generation", "Plotting"],
                 swiftSettings: nativeCPU),
         .executableTarget(
             name: "minigpt",
             dependencies: [
                 "Core", "Tokenizers", "Model", "Generation", "Training", "Accounting", "Benchmarking", "Interop", "Alignment",
-                "MultiProcess", "Serving",
+                "MultiProcess", "Serving", "Tasks", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: nativeCPU
@@ -86,7 +91,11 @@ let package = Package(
         // Live servers on loopback, spoken to through a raw socket client (TestSupport's HTTPConnection).
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Generation", "Model", "Core", "Tokenizers", "TestSupport"],
                     swiftSettings: nativeCPU),
-        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Generation", "Training", "Model", "Core", "Tokenizers", "TestSupport"],
+        // AlignmentTests draws its data from the toy world; the Alignment library itself never imports it.
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Tasks", "Generation", "Training", "Model", "Core", "Tokenizers", "TestSupport"],
+                    swiftSettings: nativeCPU),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Alignment", "Core", "TestSupport"], swiftSettings: nativeCPU),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Tasks", "Alignment", "Model", "Core", "Plotting", "TestSupport"],
                     swiftSettings: nativeCPU),
     ],
     swiftLanguageModes: [.v5]

@@ -72,6 +72,13 @@ public struct PaddedBatch {
 }
 
 extension ChatEncoder {
+    /// The model must read this tokenizer's ids: the same vocabulary size.
+    func checkVocabulary(of model: GPT) throws {
+        guard tokenizer.vocabularySize == model.config.vocabularySize else {
+            throw AlignmentError.mismatch("the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocabulary is \(model.config.vocabularySize)")
+        }
+    }
+
     /// Checks that every sequence fits the model's context: a clear error rather than a silent cut.
     func checkFits(_ length: Int, contextLength: Int, what: String) throws {
         guard length <= contextLength else {

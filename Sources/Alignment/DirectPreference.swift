@@ -3,26 +3,31 @@ import Foundation
 import Model
 import Training
 
-/// Settings of DPO; defaults in one place.
+/// Settings of DPO; the defaults are the pipeline's.
 public struct DPOConfig: Codable, Equatable, Sendable {
     /// Strength of the implicit KL constraint: the implied reward is beta x (log pi - log pi_ref).
     public var beta = 0.1
+    /// Upper bound on optimizer steps (constant learning rate).
     public var steps = 300
     /// Preference pairs per step.
     public var batchSize = 16
     public var learningRate: Float = 1e-5
+    public var gradientClip: Float = 1.0
     public var evalEvery = 50
+    /// Stop after this many evaluations without a lower held-out loss; the best weights are kept.
+    public var patience = 3
     public var seed: UInt64 = 1337
 
     public init() {}
 
     public func validate() throws {
+        try stopping.validate("DPO")
         guard beta > 0, beta.isFinite else { throw AlignmentError.invalidArgument("DPO beta must be positive, got \(beta)") }
-        for (name, value) in [("steps", steps), ("batch", batchSize), ("eval every", evalEvery)] where value < 1 {
-            throw AlignmentError.invalidArgument("DPO \(name) must be at least 1, got \(value)")
-        }
-        guard learningRate > 0, learningRate.isFinite else { throw AlignmentError.invalidArgument("DPO learning rate must be positive") }
+        guard batchSize >= 1 else { throw AlignmentError.invalidArgument("DPO batch must be at least 1, got \(batchSize)") }
+        guard learningRate > 0, learningRate.isFinite else { throw AlignmentError.invalidArgument("DPO learning rate must be positive, got \(learningRate)") }
     }
+
+    var stopping: StoppingRule { StoppingRule(maxSteps: steps, evalEvery: evalEvery, patience: patience) }
 }
 
 public struct DPOCurvePoint: Codable, Equatable, Sendable {
@@ -59,7 +64,7 @@ public final class DPOTrainer {
     let train: [EncodedPair]
     let validation: [EncodedPair]
     let pad: Int32
-    private let optimizer: AdamW
+    private let tensors: TrainedTensors
     private var generator: SeededGenerator
 
     public init(policy: GPT, reference: GPT, encoder: ChatEncoder, train: [PreferencePair], validation: [PreferencePair], config: DPOConfig) throws {
@@ -87,7 +92,7 @@ public final class DPOTrainer {
         pad = padToken
         self.train = try encode(train)
         self.validation = try encode(validation)
-        optimizer = AdamW(layout: policy.layout)
+        tensors = TrainedTensors(model: policy, settings: AdamWSettings())
         generator = SeededGenerator(seed: config.seed)
     }
 
@@ -121,10 +126,10 @@ public final class DPOTrainer {
         var weights = [Float](repeating: 0, count: batch.padded.batch * batch.padded.time)
         for (i, pair) in pairs.enumerated() {
             let z = config.beta * ((sums[i] - pair.referenceChosen) - (sums[n + i] - pair.referenceRejected))
-            loss += (z > 0 ? log1p(exp(-z)) : -z + log1p(exp(z))) / Double(n)  // -log sigmoid(z)
+            loss += negativeLogSigmoid(z) / Double(n)
             correct += z > 0 ? 1 : 0
             // dL/dz = -sigmoid(-z) / n; d log pi(token) / d(position weight) = -1 (the weight multiplies -log pi).
-            let g = config.beta / (1 + exp(z)) / Double(n)
+            let g = config.beta * sigmoid(-z) / Double(n)
             for row in batch.positions[i] { weights[row] = Float(g) }
             for row in batch.positions[n + i] { weights[row] = Float(-g) }
         }
@@ -149,29 +154,23 @@ public final class DPOTrainer {
         return (loss / Double(validation.count), accuracy / Double(validation.count))
     }
 
-    /// Trains for `steps` (constant learning rate, gradient clip 1), evaluating every `evalEvery` steps.
+    /// One optimizer step on a random batch of training pairs; returns its loss.
+    func step(_ index: Int) throws -> Double {
+        let chunk = (0..<config.batchSize).map { _ in train[generator.nextInt(below: train.count)] }
+        tensors.zeroGradients()
+        let loss = try self.loss(chunk, backward: true).loss
+        tensors.step(learningRate: config.learningRate, clip: config.gradientClip)
+        return loss
+    }
+
+    /// Trains in the shared fine-tuning loop (keeps the weights with the lowest held-out loss).
     public func run(report: (DPOCurvePoint) -> Void = { _ in }) throws -> [DPOCurvePoint] {
-        let trainConfig = TrainConfig(batchSize: config.batchSize, steps: config.steps, learningRate: config.learningRate, warmupSteps: 0,
-                                      weightDecay: 0, gradientClip: 1, seed: config.seed)
-        let first = try evaluate()
-        var curve = [DPOCurvePoint(step: 0, trainLoss: nil, validationLoss: first.loss, validationAccuracy: first.accuracy)]
-        report(curve[0])
-        var recent = 0.0, recentCount = 0
-        for step in 1...config.steps {
-            let chunk = (0..<config.batchSize).map { _ in train[generator.nextInt(below: train.count)] }
-            policy.zeroGradients()
-            recent += try loss(chunk, backward: true).loss
-            recentCount += 1
-            _ = AdamW.clipGradients(policy.gradients, maxNorm: 1)
-            optimizer.update(parameters: policy.parameters, gradients: policy.gradients, learningRate: config.learningRate, step: step, config: trainConfig)
-            guard step % config.evalEvery == 0 || step == config.steps else { continue }
-            let held = try evaluate()
-            let point = DPOCurvePoint(step: step, trainLoss: recent / Double(recentCount), validationLoss: held.loss, validationAccuracy: held.accuracy)
-            recent = 0
-            recentCount = 0
-            curve.append(point)
-            report(point)
-        }
-        return curve
+        try FineTuningLoop.run(
+            config.stopping, weights: tensors.parameters, step: step,
+            evaluate: { step, trainLoss in
+                let held = try evaluate()
+                return DPOCurvePoint(step: step, trainLoss: trainLoss, validationLoss: held.loss, validationAccuracy: held.accuracy)
+            },
+            validationLoss: \.validationLoss, report: report).curve
     }
 }

@@ -1,10 +1,8 @@
 import Model
 
-/// A reward model with no training: the SFT model's own log-likelihood of a reply, r(x, y) = log pi_SFT(y <|end|> | x),
-/// summed over the reply's tokens. A diagnostic beside the trained reward model: its accuracy on the test pairs shows
-/// which rankings the backbone already knows as next-token predictions (a recalled capital) that the scalar head,
-/// read at the last token, may still not learn to use. It also prefers short and familiar replies, so it is no
-/// candidate for PPO's reward.
+/// A reward model with no training: a model's own log-likelihood of a reply, r(x, y) = log pi(y <|end|> | x),
+/// summed over the reply's tokens. A diagnostic beside the trained reward model: it shows which rankings the
+/// backbone already knows as next-token predictions. It prefers short, familiar replies, so it is no reward for PPO.
 public enum LikelihoodRanking {
     public static func metrics(model: GPT, encoder: ChatEncoder, pairs: [PreferencePair], batchSize: Int = 32) throws -> PairwiseMetrics {
         guard !pairs.isEmpty else { throw AlignmentError.emptyDataset("the pairs to rank by likelihood") }
@@ -16,6 +14,6 @@ public enum LikelihoodRanking {
             chosen += sums.chosen
             rejected += sums.rejected
         }
-        return PairwiseMetrics(chosen: chosen, rejected: rejected, families: pairs.map(\.family.rawValue), failures: pairs.map(\.failure))
+        return PairwiseMetrics(chosen: chosen, rejected: rejected, families: pairs.map(\.family), failures: pairs.map(\.failure))
     }
 }

@@ -1,19 +1,14 @@
 import Foundation
-import Training
 
-/// Settings of PPO against a learned reward model; defaults in one place.
+/// Settings of PPO against a reward function; the defaults are the pipeline's.
 public struct PPOConfig: Codable, Equatable, Sendable {
-    /// Rounds of (rollouts, then updates). With 100 iterations the held-out gold score fell after about 50 as
-    /// the KL grew.
+    /// Rounds of (rollouts, then updates).
     public var iterations = 50
-    /// Prompts drawn per iteration, one sampled response each (temperature 1). 128 in minibatches of 32 takes
-    /// as many gradient steps as 32 in minibatches of 8, each averaging 4x the replies (half the gradient noise
-    /// at the same learning rate): at 32, PPO with the gold judge itself as its reward still misspelt bracketed
-    /// words it had right (the updates random-walked them).
+    /// Prompts drawn per iteration, one sampled response each (temperature 1).
     public var rollouts = 128
     /// Passes over the iteration's rollouts.
     public var epochs = 4
-    /// Rollouts per gradient step.
+    /// Rollouts per gradient step: many replies per step keep the updates from random-walking what the policy has right.
     public var minibatchSize = 32
     /// Policy (backbone) learning rate, constant.
     public var learningRate: Float = 1e-5
@@ -25,26 +20,22 @@ public struct PPOConfig: Codable, Equatable, Sendable {
     public var valueClip = 0.2
     /// Weight of the value loss.
     public var valueCoefficient = 0.1
-    /// Whether the value loss also trains the policy's backbone (one shared network, as in TRL's value-head
-    /// models). Off by default: at the start the values are far from the returns, and their large gradients
-    /// moved the policy more than the policy loss did (measured: approx-KL 0.09 in the first iteration, and
-    /// the held-out gold score fell while the reward stayed flat). Off, the head learns on the policy's features.
+    /// Whether the value loss also trains the policy's backbone (one shared network, as in TRL). Off: early
+    /// value errors are large, and their gradients would move the policy more than the policy loss does.
     public var valueThroughBackbone = false
     public var gamma = 1.0
     public var lambda = 0.95
     /// Starting per-token KL coefficient beta.
     public var initialKLCoefficient = 0.2
     /// Target of the mean per-response KL to the reference (nats); the adaptive controller steers beta to it.
-    /// Replies are 2-6 tokens, so this is a tight leash: against the reward models measured here, looser
-    /// targets (1-2 nats) let PPO exploit the reward model and the held-out gold score fell.
+    /// Replies are a few tokens long, so this is a tight leash that keeps PPO from exploiting the reward model.
     public var klTarget = 0.5
-    /// Horizon (in rollouts) of the adaptive KL controller; smaller reacts faster (beta can change by at
-    /// most 20% x rollouts / horizon per iteration: 12.8% at 128 rollouts, 3.2% at the earlier 32).
+    /// Horizon (in rollouts) of the adaptive KL controller; smaller reacts faster.
     public var klHorizon = 200.0
     /// Longest response sampled.
     public var maxNewTokens = 16
     public var gradientClip: Float = 1.0
-    /// Evaluate the held-out gold score every N iterations (and before the first and after the last).
+    /// Run the held-out evaluation every N iterations (and before the first and after the last).
     public var goldEvery = 10
     public var seed: UInt64 = 1337
 
@@ -52,7 +43,7 @@ public struct PPOConfig: Codable, Equatable, Sendable {
 
     public func validate() throws {
         for (name, value) in [("iterations", iterations), ("rollouts", rollouts), ("epochs", epochs),
-                              ("minibatch size", minibatchSize), ("max new tokens", maxNewTokens), ("gold every", goldEvery)]
+                              ("minibatch size", minibatchSize), ("max new tokens", maxNewTokens), ("evaluation interval", goldEvery)]
         where value < 1 {
             throw AlignmentError.invalidArgument("PPO \(name) must be at least 1, got \(value)")
         }
@@ -60,7 +51,7 @@ public struct PPOConfig: Codable, Equatable, Sendable {
             throw AlignmentError.invalidArgument("PPO minibatch size \(minibatchSize) is larger than the \(rollouts) rollouts per iteration")
         }
         guard learningRate > 0, learningRate.isFinite, valueHeadLearningRate > 0, valueHeadLearningRate.isFinite else {
-            throw AlignmentError.invalidArgument("PPO learning rates must be positive")
+            throw AlignmentError.invalidArgument("PPO learning rates must be positive, got \(learningRate) and \(valueHeadLearningRate)")
         }
         for (name, value) in [("clip", clip), ("value clip", valueClip), ("KL target", klTarget), ("KL horizon", klHorizon)]
         where !(value > 0 && value.isFinite) {
@@ -70,14 +61,8 @@ public struct PPOConfig: Codable, Equatable, Sendable {
             throw AlignmentError.invalidArgument("PPO \(name) must be in [0, 1], got \(value)")
         }
         guard initialKLCoefficient >= 0, valueCoefficient >= 0 else {
-            throw AlignmentError.invalidArgument("PPO coefficients must not be negative")
+            throw AlignmentError.invalidArgument("PPO coefficients must not be negative, got \(initialKLCoefficient) and \(valueCoefficient)")
         }
-    }
-
-    /// AdamW settings for the policy: no weight decay, the learning rate is passed per step.
-    var trainConfig: TrainConfig {
-        TrainConfig(batchSize: minibatchSize, steps: iterations * epochs, learningRate: learningRate, warmupSteps: 0,
-                    weightDecay: 0, gradientClip: gradientClip, seed: seed)
     }
 }
 
@@ -99,7 +84,7 @@ public struct PPOIterationLog: Codable, Equatable, Sendable {
     public var valueLoss: Double
     /// Mean response length in tokens (the closing `<|end|>` included).
     public var responseLength: Double
-    /// Held-out gold score, on the iterations where it was measured.
+    /// Held-out score (the run's evaluator, e.g. a gold judge), on the iterations where it was measured.
     public var gold: Double?
     public var seconds: Double
 

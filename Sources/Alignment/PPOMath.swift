@@ -1,7 +1,4 @@
-import Core
 import Foundation
-import Model
-import Training
 
 /// The pure pieces of PPO (InstructGPT's RL stage), written so each can be checked by hand. One response of
 /// T tokens is one episode; index t is the t-th generated token.
@@ -107,36 +104,5 @@ public struct AdaptiveKLController: Codable, Equatable, Sendable {
     public mutating func update(kl: Double, steps n: Int) {
         let error = min(max(kl / target - 1, -0.2), 0.2)
         beta *= 1 + error * Double(n) / horizon
-    }
-}
-
-/// One PPO policy update on a batch of (prompt + response) sequences, through the GPT's weighted backward:
-/// the cross-entropy at a response position is -log pi(a_t), so the surrogate's gradient d L / d logp_t = g_t
-/// becomes a position weight of -g_t.
-public enum PPOPolicyStep {
-    /// Log-probabilities of `targets` at every position of the last forward pass with targets.
-    public static func logProbs(model: GPT, tokens: [Int32], targets: [Int32], batch: Int, time: Int) throws -> [Double] {
-        try model.forward(tokens: tokens, targets: targets, batch: batch, time: time)
-        return model.lastLosses.map { -Double($0) }
-    }
-
-    /// Runs the clipped surrogate on positions where `mask` is 1 (response tokens), backpropagates it and
-    /// applies one AdamW step. Returns the surrogate's loss and clip fraction.
-    @discardableResult
-    public static func step(model: GPT, optimizer: AdamW, config: TrainConfig, learningRate: Float, stepNumber: Int,
-                            tokens: [Int32], targets: [Int32], mask: [Bool], batch: Int, time: Int,
-                            oldLogProbs: [Double], advantages: [Double], clip: Double) throws -> (loss: Double, clipFraction: Double) {
-        let all = try logProbs(model: model, tokens: tokens, targets: targets, batch: batch, time: time)
-        let positions = mask.indices.filter { mask[$0] }
-        let result = PPOMath.clippedPolicyLoss(logProbs: positions.map { all[$0] }, oldLogProbs: oldLogProbs,
-                                               advantages: advantages, clip: clip)
-        var weights = [Float](repeating: 0, count: batch * time)
-        for (k, position) in positions.enumerated() { weights[position] = Float(-result.gradient[k]) }
-        model.zeroGradients()
-        model.backward(positionWeights: weights)
-        if config.gradientClip > 0 { _ = AdamW.clipGradients(model.gradients, maxNorm: config.gradientClip) }
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: learningRate,
-                         step: stepNumber, config: config)
-        return (result.loss, result.clipFraction)
     }
 }

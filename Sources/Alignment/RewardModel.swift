@@ -57,9 +57,9 @@ public final class RewardModel {
         var loss: Float = 0
         var dRewards = [Float](repeating: 0, count: 2 * n)  // d loss / d r
         for i in 0..<n {
-            let margin = rewards[i] - rewards[n + i]
-            loss += softplus(-margin) / Float(n)
-            let g = -sigmoid(-margin) / Float(n)
+            let margin = Double(rewards[i] - rewards[n + i])
+            loss += Float(negativeLogSigmoid(margin)) / Float(n)
+            let g = Float(-sigmoid(-margin)) / Float(n)
             dRewards[i] = g
             dRewards[n + i] = -g
         }
@@ -84,6 +84,16 @@ public final class RewardModel {
         headGradients.fill(0)
     }
 
+    /// Rewards of finished exchanges read from their tokens, `batchSize` at a time.
+    public func scores(_ sequences: [[Int]], pad: Int32, batchSize: Int) throws -> [Double] {
+        var result: [Double] = []
+        for start in stride(from: 0, to: sequences.count, by: batchSize) {
+            let chunk = sequences[start..<min(start + batchSize, sequences.count)].map { $0.map(Int32.init) }
+            result += try scores(chunk, pad: pad).map(Double.init)
+        }
+        return result
+    }
+
     // MARK: Files
 
     /// Saves the backbone as an ordinary model directory plus `reward_head.safetensors`.
@@ -98,7 +108,7 @@ public final class RewardModel {
     public static func load(_ directory: String) throws -> (model: RewardModel, tokenizer: any Tokenizer) {
         let headPath = directory + "/" + headFile
         guard FileManager.default.fileExists(atPath: headPath) else {
-            throw AlignmentError.missingDirectory("\(directory) (no \(headFile): is it a reward model made by `minigpt reward train`?)")
+            throw AlignmentError.missingDirectory("\(directory) (no \(headFile): not a reward model directory)")
         }
         let (backbone, tokenizer) = try ModelDirectory.load(directory)
         let (tensors, metadata) = try Safetensors.decode(try AtomicFile.read(headPath), path: headPath)
@@ -116,7 +126,3 @@ public final class RewardModel {
     }
 }
 
-func sigmoid(_ x: Float) -> Float { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }
-
-/// log(1 + e^x), without overflow.
-func softplus(_ x: Float) -> Float { x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)) }

@@ -4,7 +4,7 @@ import Model
 import Tokenizers
 import Training
 
-/// Settings of reward-model training; defaults in one place.
+/// Settings of reward-model training; the defaults are the pipeline's.
 public struct RewardConfig: Codable, Equatable, Sendable {
     /// Preference pairs per step (each step runs 2x this many sequences).
     public var batchSize = 16
@@ -15,30 +15,30 @@ public struct RewardConfig: Codable, Equatable, Sendable {
     public var warmupSteps = 20
     public var weightDecay: Float = 0.0
     public var gradientClip: Float = 1.0
-    public var evalEvery = 50
-    public var patience = 4
+    public var evalEvery = 100
+    public var patience = 6
     public var seed: UInt64 = 1337
-    /// Probability that a batch's pair comes from the judged pairs of sampled answers when there are any (else
-    /// from the written pairs). Drawn in proportion to their numbers (in the pipeline about 4 sampled pairs to
-    /// 1 written one in round 1, 8 to 1 in round 2), the written pairs' rarer comparisons, such as a rambling
-    /// right answer against a terse wrong one, were drowned out.
+    /// Probability that a batch's pair comes from the labelled pairs of sampled answers when there are any
+    /// (else from the written pairs): drawn in proportion to their numbers, the written pairs' rarer
+    /// comparisons would be drowned out.
     public var sampledPairShare = 0.3
 
     public init() {}
 
     public func validate() throws {
-        for (name, value) in [("batch", batchSize), ("max steps", maxSteps), ("eval every", evalEvery), ("patience", patience)] where value < 1 {
-            throw AlignmentError.invalidArgument("reward \(name) must be at least 1, got \(value)")
+        try stopping.validate("reward")
+        guard batchSize >= 1 else { throw AlignmentError.invalidArgument("reward batch must be at least 1, got \(batchSize)") }
+        guard learningRate > 0, learningRate.isFinite, headLearningRate > 0, headLearningRate.isFinite else {
+            throw AlignmentError.invalidArgument("reward learning rates must be positive, got \(learningRate) and \(headLearningRate)")
         }
-        guard learningRate > 0, headLearningRate > 0 else { throw AlignmentError.invalidArgument("reward learning rates must be positive") }
         guard (0...1).contains(sampledPairShare) else {
             throw AlignmentError.invalidArgument("the reward model's sampled-pair share must be in 0...1, got \(sampledPairShare)")
         }
     }
 
-    var trainConfig: TrainConfig {
-        TrainConfig(batchSize: batchSize, steps: maxSteps, learningRate: learningRate, warmupSteps: warmupSteps,
-                    weightDecay: weightDecay, gradientClip: gradientClip, seed: seed)
+    var stopping: StoppingRule { StoppingRule(maxSteps: maxSteps, evalEvery: evalEvery, patience: patience) }
+    var schedule: LearningRateSchedule {
+        LearningRateSchedule(peak: learningRate, minimum: learningRate / 10, warmupSteps: warmupSteps, totalSteps: maxSteps)
     }
 }
 
@@ -54,7 +54,7 @@ public struct PairwiseMetrics: Codable, Equatable, Sendable {
     public var margin: Double { meanChosen - meanRejected }
     /// Accuracy per failure kind of the rejected answer.
     public var accuracyByFailure: [String: Double]
-    /// Accuracy per task family.
+    /// Accuracy per family label.
     public var accuracyByFamily: [String: Double]
 
     enum CodingKeys: String, CodingKey {
@@ -75,7 +75,7 @@ extension PairwiseMetrics {
         var byFamily: [String: (hits: Int, total: Int)] = [:]
         for i in chosen.indices {
             let margin = chosen[i] - rejected[i]
-            loss += margin > 0 ? log1p(exp(-margin)) : -margin + log1p(exp(margin))
+            loss += negativeLogSigmoid(margin)
             let hit = margin > 0 ? 1 : 0
             correct += hit
             byFailure[failures[i], default: (0, 0)].hits += hit
@@ -131,8 +131,7 @@ public final class RewardTrainer {
     let validation: [EncodedPair]
     let test: [EncodedPair]
     let pad: Int32
-    private let optimizer: AdamW
-    private let headOptimizer: Adam
+    private let tensors: TrainedTensors
     private var generator: SeededGenerator
 
     public init(model: RewardModel, encoder: ChatEncoder, written: [PreferencePair], sampled: [PreferencePair] = [],
@@ -141,16 +140,14 @@ public final class RewardTrainer {
         guard !written.isEmpty else { throw AlignmentError.emptyDataset("the preference training set") }
         guard !validation.isEmpty else { throw AlignmentError.emptyDataset("the preference validation set") }
         guard !test.isEmpty else { throw AlignmentError.emptyDataset("the preference test set") }
-        guard encoder.tokenizer.vocabularySize == model.backbone.config.vocabularySize else {
-            throw AlignmentError.mismatch("the tokenizer has \(encoder.tokenizer.vocabularySize) tokens but the model's vocabulary is \(model.backbone.config.vocabularySize)")
-        }
+        try encoder.checkVocabulary(of: model.backbone)
         func encode(_ pair: PreferencePair) throws -> EncodedPair {
             let chosen = try encoder.exchange(prompt: pair.prompt, response: pair.chosen).map(Int32.init)
             let rejected = try encoder.exchange(prompt: pair.prompt, response: pair.rejected).map(Int32.init)
             for sequence in [chosen, rejected] {
                 try encoder.checkFits(sequence.count, contextLength: model.backbone.config.contextLength, what: "a preference-pair answer")
             }
-            return EncodedPair(chosen: chosen, rejected: rejected, failure: pair.failure, family: pair.family.rawValue)
+            return EncodedPair(chosen: chosen, rejected: rejected, failure: pair.failure, family: pair.family)
         }
         self.model = model
         self.config = config
@@ -159,8 +156,10 @@ public final class RewardTrainer {
         self.validation = try validation.map(encode)
         self.test = try test.map(encode)
         pad = Int32(encoder.template.endOfTextID)
-        optimizer = AdamW(layout: model.backbone.layout)
-        headOptimizer = Adam(count: model.head.count)
+        let settings = AdamWSettings(weightDecay: config.weightDecay)
+        tensors = TrainedTensors(model: model.backbone, settings: settings)
+        tensors.addHead(parameters: model.head, gradients: model.headGradients, settings: settings,
+                        rateScale: config.headLearningRate / config.learningRate)
         generator = SeededGenerator(seed: config.seed)
     }
 
@@ -180,81 +179,25 @@ public final class RewardTrainer {
     }
 
     /// One optimizer step on a random batch of pairs; returns the training loss.
-    public func step(_ index: Int, schedule: LearningRateSchedule) throws -> Float {
+    public func step(_ index: Int) throws -> Float {
         let chunk = (0..<config.batchSize).map { _ in
             let pool = !sampled.isEmpty && generator.nextDouble() < config.sampledPairShare ? sampled : written
             return pool[generator.nextInt(below: pool.count)]
         }
-        model.zeroGradients()
+        tensors.zeroGradients()
         let result = try model.pairwiseLoss(chosen: chunk.map(\.chosen), rejected: chunk.map(\.rejected), pad: pad, backward: true)
-        if config.gradientClip > 0 {
-            _ = AdamW.clipGradients(model.backbone.gradients, maxNorm: config.gradientClip)
-            _ = AdamW.clipGradients(model.headGradients, maxNorm: config.gradientClip)
-        }
-        let rate = schedule.rate(at: index)
-        optimizer.update(parameters: model.backbone.parameters, gradients: model.backbone.gradients, learningRate: rate,
-                         step: index + 1, config: config.trainConfig)
-        headOptimizer.update(parameters: model.head, gradients: model.headGradients,
-                             learningRate: rate * config.headLearningRate / config.learningRate, step: index + 1)
+        tensors.step(learningRate: config.schedule.rate(at: index), clip: config.gradientClip)
         return result.loss
     }
 
+    /// Trains to the validation plateau (or `maxSteps`), keeps the best weights, then scores the test pairs once.
     public func run(report: (RewardCurvePoint) -> Void = { _ in }) throws -> RewardResult {
-        let schedule = LearningRateSchedule(config: config.trainConfig)
-        let initial = RewardCurvePoint(step: 0, trainLoss: nil, validation: try evaluate())
-        report(initial)
-        var curve = [initial], best = initial
-        let bestBackbone = FloatBuffer(count: model.backbone.parameters.count), bestHead = FloatBuffer(count: model.head.count)
-        bestBackbone.copy(from: model.backbone.parameters)
-        bestHead.copy(from: model.head)
-        var sinceBest = 0, recent: Float = 0, recentCount = 0, plateau = false
-        for index in 0..<config.maxSteps {
-            recent += try step(index, schedule: schedule)
-            recentCount += 1
-            guard (index + 1) % config.evalEvery == 0 || index + 1 == config.maxSteps else { continue }
-            let point = RewardCurvePoint(step: index + 1, trainLoss: recent / Float(recentCount), validation: try evaluate())
-            recent = 0
-            recentCount = 0
-            curve.append(point)
-            report(point)
-            if point.validation.loss < best.validation.loss {
-                best = point
-                bestBackbone.copy(from: model.backbone.parameters)
-                bestHead.copy(from: model.head)
-                sinceBest = 0
-            } else {
-                sinceBest += 1
-                if sinceBest >= config.patience {
-                    plateau = true
-                    break
-                }
-            }
-        }
-        model.backbone.parameters.copy(from: bestBackbone)
-        model.head.copy(from: bestHead)
+        let run = try FineTuningLoop.run(
+            config.stopping, weights: tensors.parameters, step: { Double(try step($0)) },
+            evaluate: { RewardCurvePoint(step: $0, trainLoss: $1.map(Float.init), validation: try evaluate()) },
+            validationLoss: \.validation.loss, report: report)
         let testMetrics = try Self.evaluate(model: model, pairs: test, batchSize: config.batchSize, pad: pad)
-        return RewardResult(curve: curve, bestStep: best.step, best: best.validation, test: testMetrics, stoppedAtPlateau: plateau)
-    }
-}
-
-/// Plain Adam (no weight decay) for the small heads that live outside the GPT's parameter layout.
-final class Adam {
-    let m: FloatBuffer
-    let v: FloatBuffer
-    let beta1: Float = 0.9, beta2: Float = 0.99, epsilon: Float = 1e-8
-
-    init(count: Int) {
-        m = FloatBuffer(count: count)
-        v = FloatBuffer(count: count)
-    }
-
-    func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate: Float, step t: Int) {
-        let correction1 = 1 - pow(beta1, Float(t)), correction2 = 1 - pow(beta2, Float(t))
-        for i in 0..<parameters.count {
-            let g = gradients[i]
-            m[i] = beta1 * m[i] + (1 - beta1) * g
-            v[i] = beta2 * v[i] + (1 - beta2) * g * g
-            parameters[i] -= learningRate * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + epsilon)
-        }
+        return RewardResult(curve: run.curve, bestStep: run.best.step, best: run.best.validation, test: testMetrics,
+                            stoppedAtPlateau: run.stoppedAtPlateau)
     }
 }

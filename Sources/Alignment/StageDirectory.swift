@@ -14,4 +14,19 @@ public enum StageDirectory {
         }
         return try ModelDirectory.load(files)
     }
+
+    /// The model in `directory`, which must read text as `tokenizer` (the one of the model in `other`) does.
+    public static func load(_ directory: String, sameTokenizerAs tokenizer: any Tokenizer, of other: String) throws -> GPT {
+        let (model, own) = try load(directory)
+        try requireSameTokenizer(own, tokenizer, "the model in \(directory) uses a different tokenizer than the one in \(other)")
+        return model
+    }
+
+    /// Throws `message` unless the two tokenizers have the same vocabulary size and split `probe` alike.
+    public static func requireSameTokenizer(_ a: any Tokenizer, _ b: any Tokenizer, _ message: String) throws {
+        guard try a.encode(probe) == b.encode(probe), a.vocabularySize == b.vocabularySize else { throw AlignmentError.mismatch(message) }
+    }
+
+    /// Text that exercises the special tokens and ordinary words, to compare two tokenizers.
+    static let probe = "<|user|>What is 23 + 45? Reverse the letters: s t o n e<|end|><|assistant|>[stone]<|end|>"
 }

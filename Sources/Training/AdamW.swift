@@ -1,24 +1,43 @@
 import Core
 import Model
 
-/// AdamW (Loshchilov & Hutter) over the flat parameter buffer, with decoupled weight decay applied
-/// to 2-D weight matrices only. The moments share the parameters' layout.
+/// AdamW's own settings: the moments' decay rates, epsilon and the decoupled weight decay.
+public struct AdamWSettings: Codable, Equatable, Sendable {
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.99
+    public var epsilon: Float = 1e-8
+    public var weightDecay: Float = 0
+
+    public init(beta1: Float = 0.9, beta2: Float = 0.99, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+}
+
+/// AdamW (Loshchilov & Hutter) over one flat parameter buffer, with decoupled weight decay applied where its
+/// decay mask is 1 (a GPT's 2-D weight matrices; nothing of a small head). The moments share the parameters' layout.
 public final class AdamW {
+    public let settings: AdamWSettings
     public let m: FloatBuffer
     public let v: FloatBuffer
     /// 1 where the parameter is decayed, 0 elsewhere, in parameter layout.
     private let decayMask: FloatBuffer
 
-    public convenience init(layout: ParameterLayout) {
-        self.init(tensors: layout.tensors, count: layout.count)
+    /// An optimizer for a GPT's parameters: weight decay on the tensors the layout marks as decaying.
+    public convenience init(layout: ParameterLayout, settings: AdamWSettings) {
+        self.init(tensors: layout.tensors, count: layout.count, settings: settings)
     }
 
-    public convenience init(model: any LanguageModel) {
-        self.init(tensors: model.parameterTensors, count: model.parameterCount)
+    /// An optimizer for any architecture's parameters.
+    public convenience init(model: any LanguageModel, settings: AdamWSettings) {
+        self.init(tensors: model.parameterTensors, count: model.parameterCount, settings: settings)
     }
 
-    /// For any architecture's layout: `tensors` tile a buffer of `count` parameters.
-    public init(tensors: [ParameterLayout.Tensor], count: Int) {
+    /// `tensors` tile a buffer of `count` parameters; the ones marked as decaying get weight decay.
+    public init(tensors: [ParameterLayout.Tensor], count: Int, settings: AdamWSettings) {
+        self.settings = settings
         m = FloatBuffer(count: count)
         v = FloatBuffer(count: count)
         decayMask = FloatBuffer(count: count)
@@ -27,11 +46,19 @@ public final class AdamW {
         }
     }
 
+    /// An optimizer for `count` parameters that are never decayed (a scalar head's weights and bias).
+    public init(undecayedCount count: Int, settings: AdamWSettings) {
+        self.settings = settings
+        m = FloatBuffer(count: count)
+        v = FloatBuffer(count: count)
+        decayMask = FloatBuffer(count: count)
+    }
+
     /// One update with 1-based step number `t` (for bias correction):
     /// m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
     /// p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps) + lr * wd * mask * p.
-    public func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate lr: Float, step t: Int, config: TrainConfig) {
-        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon, wd = config.weightDecay
+    public func update(parameters: FloatBuffer, gradients: FloatBuffer, learningRate lr: Float, step t: Int) {
+        let b1 = settings.beta1, b2 = settings.beta2, eps = settings.epsilon, wd = settings.weightDecay
         let correction1 = 1 - pow(b1, Float(t))
         let correction2 = 1 - pow(b2, Float(t))
         let p = parameters.pointer, g = gradients.pointer, mp = m.pointer, vp = v.pointer, mask = decayMask.pointer
@@ -74,19 +101,31 @@ public final class AdamW {
     /// Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping.
     @discardableResult
     public static func clipGradients(_ gradients: FloatBuffer, maxNorm: Float) -> Float {
+        clipGradients([gradients], maxNorm: maxNorm)
+    }
+
+    /// Scales every buffer by one factor so the L2 norm of all of them together is at most `maxNorm` (a model
+    /// and its heads clipped as one vector); returns that norm before clipping.
+    @discardableResult
+    public static func clipGradients(_ buffers: [FloatBuffer], maxNorm: Float) -> Float {
         var sum = 0.0
-        let g = gradients.pointer
-        var i = 0
-        while i < gradients.count {
-            let chunk = min(4096, gradients.count - i)
-            sum += Double(VectorMath.dot(g + i, g + i, chunk))
-            i += chunk
+        for gradients in buffers {
+            let g = gradients.pointer
+            var i = 0
+            while i < gradients.count {
+                let chunk = min(4096, gradients.count - i)
+                sum += Double(VectorMath.dot(g + i, g + i, chunk))
+                i += chunk
+            }
         }
         let norm = Float(sum.squareRoot())
         // A non-finite norm is left for the caller to report; scaling would smear the NaN over every gradient.
         if maxNorm > 0, norm.isFinite, norm > maxNorm {
             let scale = maxNorm / (norm + 1e-6)
-            for j in 0..<gradients.count { g[j] *= scale }
+            for gradients in buffers {
+                let g = gradients.pointer
+                for j in 0..<gradients.count { g[j] *= scale }
+            }
         }
         return norm
     }

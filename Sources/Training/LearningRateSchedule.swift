@@ -8,10 +8,14 @@ public struct LearningRateSchedule: Sendable {
     public let totalSteps: Int
 
     public init(config: TrainConfig) {
-        peak = config.learningRate
-        minimum = config.minLearningRate
-        warmupSteps = config.warmupSteps
-        totalSteps = config.steps
+        self.init(peak: config.learningRate, minimum: config.minLearningRate, warmupSteps: config.warmupSteps, totalSteps: config.steps)
+    }
+
+    public init(peak: Float, minimum: Float, warmupSteps: Int, totalSteps: Int) {
+        self.peak = peak
+        self.minimum = minimum
+        self.warmupSteps = warmupSteps
+        self.totalSteps = totalSteps
     }
 
     /// Rate for 0-based optimizer step `step`.

@@ -41,6 +41,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// products of counts (tokens per step, step x batch) cannot overflow.
     public static let maxCount = 1 << 30
 
+    /// The optimizer's part of these settings.
+    public var adamW: AdamWSettings {
+        AdamWSettings(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+    }
+
     public func validate() throws {
         func positive(_ name: String, _ value: Int) throws {
             guard value > 0 else { throw TrainingError.invalidConfig("\(name) must be positive, got \(value)") }

@@ -78,7 +78,7 @@ public final class Trainer {
         var generator = SeededGenerator(seed: config.seed)
         let model = try modelConfig.makeModel(generator: &generator)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: generator, optimizer: AdamW(model: model), processes: processes)
+                      step: 0, generator: generator, optimizer: AdamW(model: model, settings: config.adamW), processes: processes)
         // A run killed before its first checkpoint may have logged steps; this run starts the log again.
         try truncateMetrics(after: 0)
     }
@@ -90,7 +90,7 @@ public final class Trainer {
         try config.validate()
         try Trainer.requireMemory(model.config, config)
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config, runDirectory: runDirectory,
-                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(model: model),
+                      step: 0, generator: SeededGenerator(seed: config.seed), optimizer: AdamW(model: model, settings: config.adamW),
                       processes: processes)
         try truncateMetrics(after: 0)
     }
@@ -161,7 +161,7 @@ public final class Trainer {
             throw bad("the corpus differs from the one this run was trained on")
         }
         try requireMemory(model.config, config)
-        let optimizer = AdamW(model: model)
+        let optimizer = AdamW(model: model, settings: config.adamW)
         for (name, buffer) in [("adam.m", optimizer.m), ("adam.v", optimizer.v)] {
             guard let tensor = tensors.first(where: { $0.name == name }), tensor.values.count == buffer.count else {
                 throw bad("\(stateFile) has no \(name) of \(buffer.count) values")
@@ -218,7 +218,7 @@ public final class Trainer {
         consecutiveSkips = 0
         let rate = schedule.rate(at: step)
         step += 1
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: rate, step: step, config: config)
+        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: rate, step: step)
         return (loss, rate, norm)
     }
 

@@ -1,6 +1,6 @@
-import Alignment
 import ArgumentParser
 import Foundation
+import Tasks
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,8 +56,7 @@ struct InstructDataCommand: ParsableCommand {
         config.heldOutPerFamily = heldOutPerFamily
         config.sentenceDemonstrationShare = sentenceShare
         config.absentLetterShare = absentLetterShare
-        var generator = InstructDataGenerator(config: config)
-        try generator.write(to: out)
+        try ToyWorld(data: config).writeData(to: out)
         Console.status("wrote instruction data (seed \(seed)) to \(out)")
     }
 }

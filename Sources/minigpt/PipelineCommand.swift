@@ -1,7 +1,6 @@
-import Alignment
 import ArgumentParser
-import Core
 import Foundation
+import Pipeline
 
 struct PipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +20,8 @@ struct PipelineCommand: ParsableCommand {
     )
 
     @Option(help: "Output directory (must not exist yet, or be empty).") var out: String
-    @Flag(help: "A small, fast configuration of every stage.") var quick = false
+    @Flag(help: "The quick preset: a small, fast configuration of every stage (for CI; same as --preset quick).") var quick = false
+    @OptionGroup var preset: PresetOption
     @Option(help: "Start from this base model instead of pretraining one (its tokenizer must hold the chat markers).") var base: String?
     @Option(help: "Use this instruction data directory instead of generating one.") var data: String?
     @Option(help: "Seed of the generated instruction data.") var dataSeed: UInt64?
@@ -34,7 +34,7 @@ struct PipelineCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     var pipelineConfig: PipelineConfig {
-        var config = quick ? PipelineConfig.quick : PipelineConfig.full
+        var config = quick ? PipelineConfig.quick : preset.config
         if let dataSeed { config.data.seed = dataSeed }
         if let rewardRounds { config.rewardRounds = rewardRounds }
         if let layers { config.layers = layers }
@@ -47,7 +47,7 @@ struct PipelineCommand: ParsableCommand {
         if base != nil, layers != nil || heads != nil || width != nil {
             throw ValidationError("--layers, --heads and --width size the base model the pipeline pretrains; with --base it keeps that model's size")
         }
-        try pipelineConfig.validate()
+        do { try pipelineConfig.validate() } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
@@ -72,6 +72,5 @@ struct PipelineCommand: ParsableCommand {
         try PipelineReport.write(result, to: out)
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); report in \(out)/report.md")
         Console.out(AlignmentReport.comparisonTable(result.stages))
-        Console.out(AlignmentBars.table(AlignmentBars.evaluate(result)))
     }
 }

@@ -3,7 +3,8 @@ import ArgumentParser
 import Core
 import Foundation
 import Model
-import Tokenizers
+import Pipeline
+import Tasks
 
 struct SFTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,84 +15,68 @@ struct SFTCommand: ParsableCommand {
         The base model's tokenizer must hold the chat template's special tokens. Trains until the validation loss \
         stops improving (--patience evaluations) or --steps, keeps the best weights, and scores the base and the \
         fine-tuned model on the held-out prompts with the gold judge (greedy replies). With \
-        --pretraining-share above 0 (the default), that share of every batch is windows of --data's \
-        pretrain.txt, so the facts learnt in pretraining are rehearsed. Writes the model, sft_metrics.jsonl \
-        (the validation curve) and sft_report.json to --out.
+        --pretraining-share above 0, that share of every batch is windows of --data's pretrain.txt, so the facts \
+        learnt in pretraining are rehearsed. Unset flags take the --preset's values (the pipeline's SFT). Writes the \
+        model, sft_metrics.jsonl (the validation curve) and sft_report.json to --out.
         """
     )
 
     @Option(help: "Base model directory.") var base: String
     @Option(help: "Instruction data directory.") var data: String
     @Option(help: "Output model directory (must not hold a model yet).") var out: String
-    @Option(help: "Maximum optimizer steps.") var steps = SFTConfig().maxSteps
-    @Option(help: "Peak learning rate.") var lr = SFTConfig().learningRate
-    @Option(help: "Sequences per batch.") var batch = SFTConfig().batchSize
-    @Option(help: "Evaluate the validation loss every N steps.") var evalEvery = SFTConfig().evalEvery
-    @Option(help: "Stop after N evaluations without a new best validation loss.") var patience = SFTConfig().patience
-    @Option(help: "Share of each batch taken from pretrain.txt (0 = demonstrations only).") var pretrainingShare = SFTConfig().pretrainingShare
-    @Option(help: "Seed for batch sampling.") var seed = SFTConfig().seed
-    @Option(help: "Token limit of a generated reply in the gold evaluation.") var maxNewTokens = 24
+    @OptionGroup var preset: PresetOption
+    @Option(help: "Maximum optimizer steps.") var steps: Int?
+    @Option(help: "Peak learning rate.") var lr: Float?
+    @Option(help: "Sequences per batch.") var batch: Int?
+    @Option(help: "Evaluate the validation loss every N steps.") var evalEvery: Int?
+    @Option(help: "Stop after N evaluations without a new best validation loss.") var patience: Int?
+    @Option(help: "Share of each batch taken from pretrain.txt (0 = demonstrations only).") var pretrainingShare: Double?
+    @Option(help: "Seed for batch sampling.") var seed: UInt64?
+    @Option(help: "Token limit of a generated reply in the gold evaluation.") var maxNewTokens = PipelineConfig().evaluationMaxNewTokens
     @OptionGroup var threadOptions: ThreadOptions
 
     var sftConfig: SFTConfig {
-        var config = SFTConfig()
-        config.maxSteps = steps
-        config.learningRate = lr
-        config.batchSize = batch
-        config.evalEvery = evalEvery
-        config.patience = patience
-        config.pretrainingShare = pretrainingShare
-        config.seed = seed
+        var config = preset.config.sft
+        if let steps { config.maxSteps = steps }
+        if let lr { config.learningRate = lr }
+        if let batch { config.batchSize = batch }
+        if let evalEvery { config.evalEvery = evalEvery }
+        if let patience { config.patience = patience }
+        if let pretrainingShare { config.pretrainingShare = pretrainingShare }
+        if let seed { config.seed = seed }
         return config
     }
 
     func validate() throws {
-        try sftConfig.validate()
+        try validating([("SFT max steps", "--steps"), ("SFT eval every", "--eval-every"), ("SFT patience", "--patience"),
+                        ("SFT batch", "--batch"), ("SFT learning rate", "--lr"), ("SFT pretraining share", "--pretraining-share")]) {
+            try sftConfig.validate()
+        }
     }
 
     func run() throws {
         try threadOptions.apply()
         try refuseToOverwriteModel(out)
-        let (model, tokenizer) = try StageDirectory.load(base)
-        let encoder = try ChatEncoder(tokenizer: tokenizer)
-        let train = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftTrain)
-        let validation = try JSONL.read(Demonstration.self, from: data + "/" + InstructFiles.sftValidation)
-        let heldOut = try JSONL.read(PromptRecord.self, from: data + "/" + InstructFiles.heldOutPrompts)
-        let pretrainingTokens = try SupervisedFineTuner.pretrainingTokens(data: data, tokenizer: tokenizer, config: sftConfig)
-        let tuner = try SupervisedFineTuner(model: model, encoder: encoder, train: train, validation: validation,
-                                            pretrainingTokens: pretrainingTokens, config: sftConfig)
-
-        let baseGold = try GoldEvaluation.evaluate(model: model, encoder: encoder, prompts: heldOut, maxNewTokens: maxNewTokens)
-        Console.status(String(format: "base model: held-out gold score %.3f", baseGold.meanScore))
+        var stage = SFTStage(base: base, data: DataDirectory(data), out: out, config: sftConfig)
+        stage.judgeHeldOut = true
+        stage.maxNewTokens = maxNewTokens
         let started = Date()
-        let result = try tuner.run { point in
-            let train = point.trainLoss.map { String(format: "%.4f", $0) } ?? "-"
-            Console.status(String(format: "step %d | train %@ | val %.4f", point.step, train, point.validationLoss))
+        let output: SFTStage.Output
+        do {
+            output = try stage.run { Console.status($0) }
+        } catch CoreError.fileNotFound(let path) where path.hasSuffix(InstructFiles.pretrainText) {
+            throw ValidationError("\(path) does not exist: SFT rehearses the pretraining text (--pretraining-share 0 turns that off)")
         }
-        let sftGold = try GoldEvaluation.evaluate(model: model, encoder: encoder, prompts: heldOut, maxNewTokens: maxNewTokens)
-
-        try ModelDirectory.save(model: model, tokenizer: tokenizer, to: out,
-                                metadata: ["stage": "sft", "base": base, "best_step": "\(result.bestStep)"])
-        try JSONL.write(result.curve, to: out + "/sft_metrics.jsonl")
-        let report = SFTReport(config: sftConfig, result: result, base: baseGold, sft: sftGold)
-        let json = JSONEncoder()
-        json.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try json.encode(report), to: out + "/sft_report.json")
+        let result = output.result
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); model in \(out)")
         Console.out(String(format: "best val loss %.4f at step %d (%@)\n", result.bestValidationLoss, result.bestStep,
                            result.stoppedAtPlateau ? "stopped at the plateau" : "step limit reached"))
-        Console.out(String(format: "held-out gold score: base %.3f -> sft %.3f\n", baseGold.meanScore, sftGold.meanScore))
-        for family in sftGold.exactMatch.keys.sorted() {
-            Console.out(String(format: "  exact match %-8@ base %.2f  sft %.2f\n", family, baseGold.exactMatch[family] ?? 0, sftGold.exactMatch[family] ?? 0))
+        guard let before = output.base, let after = output.sft else { return }
+        Console.out(String(format: "held-out gold score: base %.3f -> sft %.3f\n", before.meanScore, after.meanScore))
+        for family in after.exactMatch.keys.sorted() {
+            Console.out(String(format: "  exact match %-8@ base %.2f  sft %.2f\n", family, before.exactMatch[family] ?? 0, after.exactMatch[family] ?? 0))
         }
     }
-}
-
-struct SFTReport: Codable {
-    var config: SFTConfig
-    var result: SFTResult
-    var base: GoldReport
-    var sft: GoldReport
 }
 
 /// Refuses an output directory that already holds a model, so nothing is overwritten.

@@ -5,7 +5,7 @@ import Generation
 /// The sampler flags shared by `generate` and `chat`; builds a `SamplingConfig`.
 struct SamplingOptions: ParsableArguments {
     @Option(help: "Softmax temperature; 0 is greedy (argmax).") var temperature: Float = 0.8
-    @Option(help: "Keep only the K most likely tokens (0 = off).") var topK = 200
+    @Option(help: "Keep only the K most likely tokens (0 = off).") var topK = SamplingConfig().topK
     @Option(help: "Keep the smallest set of tokens whose probability sums to at least P (1 = off).") var topP: Float = 1
     @Option(help: "Drop tokens less likely than P times the most likely one (0 = off).") var minP: Float = 0
     @Option(help: "Divide positive (multiply negative) logits of recent tokens by this (1 = off).") var repeatPenalty: Float = 1

@@ -1,4 +1,5 @@
 import Alignment
+import Tasks
 import Core
 import Foundation
 import Model
@@ -20,7 +21,7 @@ final class DPOTests: XCTestCase {
         let policy = try GPT(config: config, parameters: FloatBuffer(values))
         let referenceValues = randomValues(layout.count, scale: 0.3, seed: 32).enumerated().map { $0.element + values[$0.offset] * 0.9 }
         let referenceModel = try GPT(config: config, parameters: FloatBuffer(referenceValues))
-        let pair = PreferencePair(family: .add, prompt: "What is 2 + 3?", chosen: "5", rejected: "6 6", failure: "wrong",
+        let pair = PreferencePair(family: "add", prompt: "What is 2 + 3?", chosen: "5", rejected: "6 6", failure: "wrong",
                                   chosenScore: 1, rejectedScore: 0.1)
         var dpo = DPOConfig()
         dpo.beta = 0.5
@@ -59,10 +60,10 @@ final class DPOTests: XCTestCase {
         let layout = ParameterLayout(config: config)
         let values = randomValues(layout.count, scale: 0.5, seed: 41)
         let model = try GPT(config: config, parameters: FloatBuffer(values))
-        let pairs = [("What is 2 + 3?", "5", "6 6", "wrong", TaskFamily.add), ("What is 4 + 4?", "8", "It is 8.", "rambling", .add),
-                     ("Put the word cat in brackets.", "[cat]", "cat", "format", .bracket),
-                     ("Put the word dog in brackets.", "[dog]", "[dog] [dog]", "repetition", .bracket),
-                     ("What is 1 + 1?", "2", "3", "wrong", .add)]
+        let pairs = [("What is 2 + 3?", "5", "6 6", "wrong", "add"), ("What is 4 + 4?", "8", "It is 8.", "rambling", "add"),
+                     ("Put the word cat in brackets.", "[cat]", "cat", "format", "bracket"),
+                     ("Put the word dog in brackets.", "[dog]", "[dog] [dog]", "repetition", "bracket"),
+                     ("What is 1 + 1?", "2", "3", "wrong", "add")]
             .map { PreferencePair(family: $0.4, prompt: $0.0, chosen: $0.1, rejected: $0.2, failure: $0.3, chosenScore: 1, rejectedScore: 0.1) }
         let metrics = try LikelihoodRanking.metrics(model: model, encoder: encoder, pairs: pairs, batchSize: 2)
 
@@ -84,7 +85,7 @@ final class DPOTests: XCTestCase {
         for (index, pair) in pairs.enumerated() where pair.failure != "wrong" {
             XCTAssertEqual(metrics.accuracyByFailure[pair.failure], hits[index] ? 1 : 0, pair.failure)
         }
-        let addHits = pairs.indices.filter { pairs[$0].family == .add && hits[$0] }.count
+        let addHits = pairs.indices.filter { pairs[$0].family == "add" && hits[$0] }.count
         XCTAssertEqual(metrics.accuracyByFamily["add"], Double(addHits) / 3)
     }
 

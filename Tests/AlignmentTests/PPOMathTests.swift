@@ -1,4 +1,5 @@
 import Alignment
+import Tasks
 import Core
 import Foundation
 import Model
@@ -61,9 +62,8 @@ final class PPOMathTests: XCTestCase {
         let config = ModelConfig(vocabularySize: 11, contextLength: 8, layers: 1, heads: 2, width: 8)
         let policy = try GPT(config: config, generator: &generator)
         let reference = try GPT(config: config, parameters: FloatBuffer(policy.parameters.array))
-        let tokens: [Int32] = [1, 2, 3, 4, 5, 6], targets: [Int32] = [2, 3, 4, 5, 6, 7]
-        let a = try PPOPolicyStep.logProbs(model: policy, tokens: tokens, targets: targets, batch: 1, time: 6)
-        let b = try PPOPolicyStep.logProbs(model: reference, tokens: tokens, targets: targets, batch: 1, time: 6)
+        let batch = ResponseBatch(prompts: [[1]], responses: [[2, 3, 4, 5, 6, 7]], pad: 0)
+        let a = try batch.logProbs(policy)[0], b = try batch.logProbs(reference)[0]
         XCTAssertEqual(PPOMath.tokenKL(logProbs: a, referenceLogProbs: b), [Double](repeating: 0, count: 6))
     }
 
@@ -72,20 +72,22 @@ final class PPOMathTests: XCTestCase {
         let config = ModelConfig(vocabularySize: 11, contextLength: 8, layers: 1, heads: 2, width: 8)
         let policy = try GPT(config: config, generator: &generator)
         let before = policy.parameters.array
-        var train = TrainConfig()
-        train.weightDecay = 0
-        let tokens: [Int32] = [1, 2, 3, 4, 5, 6], targets: [Int32] = [2, 3, 4, 5, 6, 7]
-        let mask = [false, false, true, true, true, false]
-        let old = try PPOPolicyStep.logProbs(model: policy, tokens: tokens, targets: targets, batch: 1, time: 6)
-        let step = try PPOPolicyStep.step(model: policy, optimizer: AdamW(layout: policy.layout), config: train, learningRate: 1e-2,
-                                          stepNumber: 1, tokens: tokens, targets: targets, mask: mask, batch: 1, time: 6,
-                                          oldLogProbs: [old[2], old[3], old[4]], advantages: [0, 0, 0], clip: 0.2)
-        XCTAssertEqual(step.loss, 0)
+        let head = try ValueHead(width: 8)
+        let batch = ResponseBatch(prompts: [[1, 2, 3]], responses: [[4, 5, 6]], pad: 0)
+        let old = try batch.logProbs(policy)[0]
+        func step(advantages: [Double]) throws -> PPOMinibatchStats {
+            policy.zeroGradients()
+            let stats = try PPOLoss.lossAndBackward(model: policy, valueHead: head, batch: batch, oldLogProbs: old, advantages: advantages,
+                                                    oldValues: [0, 0, 0], returns: [0, 0, 0], clip: 0.2, valueClip: 0.2,
+                                                    valueCoefficient: 0, valueGradientIntoBackbone: false)
+            AdamW(layout: policy.layout, settings: AdamWSettings()).update(parameters: policy.parameters, gradients: policy.gradients,
+                                                                            learningRate: 1e-2, step: 1)
+            return stats
+        }
+        XCTAssertEqual(try step(advantages: [0, 0, 0]).policyLoss, 0)
         XCTAssertEqual(policy.parameters.array, before)
         // A non-zero advantage does move it (the test above is not vacuous).
-        _ = try PPOPolicyStep.step(model: policy, optimizer: AdamW(layout: policy.layout), config: train, learningRate: 1e-2,
-                                   stepNumber: 1, tokens: tokens, targets: targets, mask: mask, batch: 1, time: 6,
-                                   oldLogProbs: [old[2], old[3], old[4]], advantages: [1, -1, 0.5], clip: 0.2)
+        _ = try step(advantages: [1, -1, 0.5])
         XCTAssertNotEqual(policy.parameters.array, before)
     }
 }
@@ -102,20 +104,21 @@ final class ValueHeadGradientTests: XCTestCase {
         }
         let model = try GPT(config: config, parameters: FloatBuffer(values))
         let head = try ValueHead(width: 8, parameters: FloatBuffer(randomValues(9, scale: 0.5, seed: 22)))
+        // Prompt 1 4 2, response 6 3 0: rows 2, 3 and 4 predict the response tokens.
         let tokens: [Int32] = [1, 4, 2, 6, 3, 0], targets: [Int32] = [4, 2, 6, 3, 0, 5]
-        let mask = [false, false, true, true, true, false]
+        let batch = ResponseBatch(prompts: [[1, 4, 2]], responses: [[6, 3, 0]], pad: 0)
         let rows = [2, 3, 4]
+        XCTAssertEqual(batch.flatPositions, rows)
         // Old log-probabilities and values near the current ones, so no term sits on a clip boundary.
-        let current = try PPOPolicyStep.logProbs(model: model, tokens: tokens, targets: targets, batch: 1, time: 6)
-        let oldLogProbs = [current[2] + 0.05, current[3] - 0.05, current[4] + 0.02]
+        let current = try batch.logProbs(model)[0]
+        let oldLogProbs = [current[0] + 0.05, current[1] - 0.05, current[2] + 0.02]
         let advantages = [0.7, -1.1, 0.4], returns = [0.3, -0.2, 0.9]
         let oldValues = head.values(model: model, rows: rows).map { $0 + 0.01 }
         let coefficient = 0.5
         model.zeroGradients()
-        let result = try PPOPolicyStep.lossAndBackward(model: model, valueHead: head, tokens: tokens, targets: targets, mask: mask,
-                                                       batch: 1, time: 6, oldLogProbs: oldLogProbs, advantages: advantages,
-                                                       oldValues: oldValues, returns: returns, clip: 0.2, valueClip: 10,
-                                                       valueCoefficient: coefficient)
+        let result = try PPOLoss.lossAndBackward(model: model, valueHead: head, batch: batch, oldLogProbs: oldLogProbs, advantages: advantages,
+                                                 oldValues: oldValues, returns: returns, clip: 0.2, valueClip: 10,
+                                                 valueCoefficient: coefficient, valueGradientIntoBackbone: true)
         XCTAssertEqual(result.clipFraction, 0)
         // log-ratios new - old are (-0.05, 0.05, -0.02): approx-KL 0.5 * (0.0025 + 0.0025 + 0.0004) / 3.
         XCTAssertEqual(result.approxKL, 0.0009, accuracy: 1e-7)
@@ -152,10 +155,9 @@ final class ValueHeadGradientTests: XCTestCase {
         func gradients(coefficient: Double, intoBackbone: Bool) throws -> [Float] {
             model.zeroGradients()
             head.gradients.fill(0)
-            _ = try PPOPolicyStep.lossAndBackward(model: model, valueHead: head, tokens: tokens, targets: targets, mask: mask,
-                                                  batch: 1, time: 6, oldLogProbs: oldLogProbs, advantages: advantages,
-                                                  oldValues: oldValues, returns: returns, clip: 0.2, valueClip: 10,
-                                                  valueCoefficient: coefficient, valueGradientIntoBackbone: intoBackbone)
+            _ = try PPOLoss.lossAndBackward(model: model, valueHead: head, batch: batch, oldLogProbs: oldLogProbs, advantages: advantages,
+                                            oldValues: oldValues, returns: returns, clip: 0.2, valueClip: 10,
+                                            valueCoefficient: coefficient, valueGradientIntoBackbone: intoBackbone)
             return model.gradients.array
         }
         let policyOnly = try gradients(coefficient: 0, intoBackbone: true)

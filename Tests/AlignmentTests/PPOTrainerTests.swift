@@ -1,4 +1,5 @@
 import Alignment
+import Tasks
 import Core
 import Foundation
 import Generation
@@ -14,13 +15,13 @@ final class PPOTrainerTests: XCTestCase {
     }
 
     /// Replies to each prompt `samples` times on the KV cache, reply j seeded with `seed + j`, as
-    /// `StageEvaluation.sampledScores` documents it.
+    /// `SampledScores.measure` documents it.
     func regenerate(model: GPT, encoder: ChatEncoder, prompts: [String], samples: Int, maxNewTokens: Int,
                     seed: UInt64) throws -> (prompts: [[Int]], results: [GenerationResult]) {
         let promptTokens = try prompts.flatMap { Array(repeating: try encoder.prompt($0), count: samples) }
         let requests = promptTokens.enumerated().map { index, prompt in
             GenerationRequest(prompt: prompt, sampling: SamplingConfig(temperature: 1, seed: seed &+ UInt64(index)),
-                              stop: StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID))
+                              stop: StopCondition(maxNewTokens: maxNewTokens, endOfTextID: encoder.template.endID), logProbabilities: true)
         }
         return (promptTokens, try BatchGenerator(model: model).generate(requests, tokenizer: encoder.tokenizer))
     }
@@ -37,10 +38,10 @@ final class PPOTrainerTests: XCTestCase {
         let large = randomValues(other.parameters.count, scale: 0.5, seed: 3)
         for i in 0..<other.parameters.count { other.parameters[i] += large[i] }
         let texts = prompts().map(\.prompt)
-        let sampled = try StageEvaluation.sampledScores(model: model, reference: other, encoder: encoder, prompts: texts,
-                                                        samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
-        let againstItself = try StageEvaluation.sampledScores(model: model, reference: model, encoder: encoder, prompts: texts,
-                                                              samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
+        let sampled = try SampledScores.measure(model: model, reference: other, encoder: encoder, labeler: ToyWorld(), prompts: texts,
+                                                samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
+        let againstItself = try SampledScores.measure(model: model, reference: model, encoder: encoder, labeler: ToyWorld(), prompts: texts,
+                                                      samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
         XCTAssertEqual(againstItself.klToReference, 0)
         XCTAssertEqual(againstItself.gold, sampled.gold, "the reference does not change the samples")
 
@@ -81,8 +82,8 @@ final class PPOTrainerTests: XCTestCase {
         let seven = try XCTUnwrap(tokenizer.encode("7").first)
         let model = try modelSampling(only: [seven, encoder.template.endID], vocabulary: tokenizer.vocabularySize)
         let texts = ["What is 3 + 4?", "What is 2 + 2?", "Reverse the letters: s t o n e"]
-        let sampled = try StageEvaluation.sampledScores(model: model, reference: model, encoder: encoder, prompts: texts,
-                                                        samplesPerPrompt: 8, maxNewTokens: 3, seed: 5)
+        let sampled = try SampledScores.measure(model: model, reference: model, encoder: encoder, labeler: ToyWorld(), prompts: texts,
+                                                samplesPerPrompt: 8, maxNewTokens: 3, seed: 5)
         let (_, results) = try regenerate(model: model, encoder: encoder, prompts: texts, samples: 8, maxNewTokens: 3, seed: 5)
         let replies = results.map { String(decoding: $0.text, as: UTF8.self) }
         XCTAssertTrue(replies.allSatisfy { $0.allSatisfy { $0 == "7" } }, "\(replies)")
@@ -117,9 +118,9 @@ final class PPOTrainerTests: XCTestCase {
         config.klHorizon = 10_000
         config.goldEvery = 150
         let records = prompts()
-        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: .model(reward), encoder: encoder,
-                                     prompts: records, heldOut: Array(records.prefix(2)), config: config)
-        let logs = try trainer.run(goldMaxNewTokens: 4).logs
+        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: reward, encoder: encoder, prompts: records, config: config)
+        let heldOut = Array(records.prefix(2))
+        let logs = try trainer.run(evaluate: { try GoldEvaluation.evaluate(model: $0, encoder: encoder, prompts: heldOut, maxNewTokens: 4).meanScore }).logs
         XCTAssertEqual(logs.count, 150)
         XCTAssertEqual(logs[0].kl, 0, "the policy starts equal to the reference")
         func meanAndVariance(_ values: [Double]) -> (mean: Double, variance: Double) {
@@ -143,27 +144,26 @@ final class PPOTrainerTests: XCTestCase {
         let seven = try XCTUnwrap(tokenizer.encode("7").first)
         let policy = try modelSampling(only: [seven], vocabulary: tokenizer.vocabularySize)
         let reference = try modelSampling(only: [seven], vocabulary: tokenizer.vocabularySize)
-        let records = [PromptRecord(family: .add, prompt: "What is 3 + 5?", answer: "8")]
+        let records = [PromptRecord(family: "add", prompt: "What is 3 + 5?", answer: "8")]
         var config = PPOConfig()
         config.rollouts = 4
         config.minibatchSize = 4
         config.maxNewTokens = 3
-        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: .goldJudge(scale: 4), encoder: encoder,
-                                     prompts: records, heldOut: records, config: config)
+        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: try LabelerReward(labeler: ToyWorld(), scale: 4),
+                                     encoder: encoder, prompts: records, config: config)
         XCTAssertEqual(GoldJudge.score(prompt: records[0].prompt, response: "777"), 0.1)
         let log = try trainer.iteration(0)
         XCTAssertEqual(log.responseLength, 3)
         XCTAssertEqual(log.rewardScore, 0.4, accuracy: 1e-12)
         for scale in [0, -1, Double.nan] {
-            XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: reference, reward: .goldJudge(scale: scale), encoder: encoder,
-                                                prompts: records, heldOut: records, config: config))
+            XCTAssertThrowsError(try LabelerReward(labeler: ToyWorld(), scale: scale))
         }
     }
 
     /// Rollouts are sampled unmodified, so a policy may emit a chat marker inside its reply. Decoded to text and
     /// encoded again as ordinary text (user text cannot fake a marker), 12 `<|user|>` markers are far longer than
-    /// the 12 tokens sampled: the reward model must still score every rollout instead of stopping the run with a
-    /// context-length error. A prompt that leaves no room for the reply's closing `<|end|>` is refused up front.
+    /// the 12 tokens sampled; the reward model reads the sampled tokens themselves, so every rollout is scored on
+    /// exactly what was sampled. A prompt that leaves no room for the reply's closing `<|end|>` is refused up front.
     func testRolloutsWhoseTextEncodesLongerThanTheContextAreScored() throws {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
@@ -173,23 +173,27 @@ final class PPOTrainerTests: XCTestCase {
         let reference = try modelSampling(only: [user], vocabulary: tokenizer.vocabularySize)
         let reward = try RewardModel(backbone: try tinyGPT(vocabulary: tokenizer.vocabularySize, seed: 4),
                                      head: FloatBuffer(randomValues(17, scale: 2, seed: 5)))
-        let records = [PromptRecord(family: .add, prompt: "What is 3 + 5?", answer: "8")]
+        let records = [PromptRecord(family: "add", prompt: "What is 3 + 5?", answer: "8")]
         var config = PPOConfig()
         config.rollouts = 4
         config.minibatchSize = 4
         config.maxNewTokens = 12
-        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: .model(reward), encoder: encoder,
-                                     prompts: records, heldOut: records, config: config)
+        let trainer = try PPOTrainer(policy: policy, reference: reference, reward: reward, encoder: encoder,
+                                     prompts: records, config: config)
         let log = try trainer.iteration(0)
         XCTAssertEqual(log.responseLength, 12)
         // Scored on the sampled tokens: the prompt, the 12 markers and the closing <|end|>.
         let sequence = (try encoder.prompt(records[0].prompt) + Array(repeating: user, count: 12) + [encoder.template.endID]).map(Int32.init)
         XCTAssertEqual(log.rewardScore, Double(try reward.scores([sequence], pad: Int32(encoder.template.endOfTextID))[0]), accuracy: 1e-4)
+        // One padded batch scores as the rows one at a time would.
+        let exchanges = [sequence, Array(sequence.prefix(10))].map { SampledExchange(prompt: "", response: "", tokens: $0.map(Int.init)) }
+        let alone = try exchanges.map { try reward.scores([$0.tokens.map(Int32.init)], pad: 0)[0] }
+        assertClose(try reward.scores(exchanges).map(Float.init), alone, absolute: 1e-4, relative: 1e-4)
 
         let promptLength = try encoder.prompt(records[0].prompt).count
         config.maxNewTokens = 64 - promptLength
-        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: reference, reward: .model(reward), encoder: encoder,
-                                            prompts: records, heldOut: records, config: config)) { error in
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: reference, reward: reward, encoder: encoder,
+                                            prompts: records, config: config)) { error in
             XCTAssertTrue("\(error)".contains("closing <|end|>"), "\(error)")
         }
     }
@@ -199,15 +203,15 @@ final class PPOTrainerTests: XCTestCase {
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         let policy = try tinyGPT(vocabulary: tokenizer.vocabularySize, seed: 1)
         let reward = try RewardModel(backbone: try tinyGPT(vocabulary: tokenizer.vocabularySize + 1, seed: 2))
-        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: .model(reward), encoder: encoder,
-                                            prompts: prompts(), heldOut: prompts(), config: PPOConfig())) { error in
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: reward, encoder: encoder,
+                                            prompts: prompts(), config: PPOConfig())) { error in
             XCTAssertTrue("\(error)".contains("vocabulary"), "\(error)")
         }
         let wider = try tinyGPT(vocabulary: tokenizer.vocabularySize, seed: 1, width: 32)
-        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: wider, reward: .model(try RewardModel(backbone: policy)), encoder: encoder,
-                                            prompts: prompts(), heldOut: prompts(), config: PPOConfig()))
-        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: .model(try RewardModel(backbone: policy)), encoder: encoder,
-                                            prompts: [], heldOut: prompts(), config: PPOConfig()))
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: wider, reward: try RewardModel(backbone: policy), encoder: encoder,
+                                            prompts: prompts(), config: PPOConfig()))
+        XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: policy, reward: try RewardModel(backbone: policy), encoder: encoder,
+                                            prompts: [], config: PPOConfig()))
     }
 }
 
@@ -220,8 +224,9 @@ final class PolicyPairsTests: XCTestCase {
         var generator = SeededGenerator(seed: 8)
         let model = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 48, layers: 1, heads: 2, width: 16),
                             generator: &generator)
-        let demo = Demonstration(family: .add, prompt: "What is 2 + 3?", response: "5")
-        let pairs = try PolicyPairs.make(model: model, encoder: encoder, demonstrations: [demo], samplesPerPrompt: 6, maxNewTokens: 5, seed: 1)
+        let demo = Demonstration(family: "add", prompt: "What is 2 + 3?", response: "5")
+        let pairs = try PolicyPairs.make(model: model, encoder: encoder, labeler: ToyWorld(), demonstrations: [demo], samplesPerPrompt: 6,
+                                         maxNewTokens: 5, seed: 1)
         // A random model's answers are wrong; each distinct one is paired against "5" with the judge's scores.
         XCTAssertFalse(pairs.isEmpty)
         XCTAssertEqual(Set(pairs.map(\.rejected)).count, pairs.count, "each distinct answer once")
@@ -232,31 +237,9 @@ final class PolicyPairsTests: XCTestCase {
             XCTAssertLessThan(pair.rejectedScore, 1)
             XCTAssertEqual(pair.failure, PolicyPairs.failure)
         }
-        // A prompt without a written answer gets the labeler's own answer as the candidate: the same pairs.
-        let record = PromptRecord(family: .add, prompt: demo.prompt, answer: "ignored")
-        XCTAssertEqual(try PolicyPairs.make(model: model, encoder: encoder, prompts: [record], samplesPerPrompt: 6, maxNewTokens: 5, seed: 1), pairs)
-        // The reward model's set: the demonstrations' pairs at `seed`, then the PPO prompts' at `seed + 1`.
-        let ppoRecord = PromptRecord(family: .larger, prompt: "Which is larger, 4 or 9?", answer: "9")
-        let later = try PolicyPairs.make(model: model, encoder: encoder, prompts: [ppoRecord], samplesPerPrompt: 6, maxNewTokens: 5, seed: 2)
-        XCTAssertFalse(later.isEmpty)
-        XCTAssertEqual(try PolicyPairs.make(model: model, encoder: encoder, demonstrations: [demo], ppoPrompts: [ppoRecord],
-                                            samplesPerPrompt: 6, maxNewTokens: 5, seed: 1), pairs + later)
-    }
-
-    /// Later reward rounds learn from the previous PPO policy's answers, so they need policy samples.
-    func testRewardRoundsAreValidated() throws {
-        var config = PipelineConfig.quick
-        XCTAssertNoThrow(try config.validate())
-        config.rewardRounds = 0
-        XCTAssertThrowsError(try config.validate())
-        config.rewardRounds = 2
-        config.rewardPolicySamples = 0
-        XCTAssertThrowsError(try config.validate()) { error in
-            guard case AlignmentError.invalidArgument(let message) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(message.contains("policy samples"), message)
-        }
-        config.rewardRounds = 1
-        XCTAssertNoThrow(try config.validate())
+        // Another seed samples other answers.
+        XCTAssertNotEqual(try PolicyPairs.make(model: model, encoder: encoder, labeler: ToyWorld(), demonstrations: [demo], samplesPerPrompt: 6,
+                                               maxNewTokens: 5, seed: 2).map(\.rejected), pairs.map(\.rejected))
     }
 }
 
@@ -272,16 +255,16 @@ final class BestOfNTests: XCTestCase {
         let reward = try RewardModel(backbone: try GPT(config: config, generator: &generator), head: FloatBuffer(randomValues(17, scale: 1, seed: 3)))
         var data = InstructDataGenerator(config: InstructDataConfig())
         let prompts = data.prompts(count: 12, heldOut: false)
-        let one = try BestOfN.evaluate(model: model, reward: reward, encoder: encoder, prompts: prompts, n: 1, maxNewTokens: 4, seed: 2)
+        let one = try BestOfN.evaluate(model: model, reward: reward, labeler: ToyWorld(), encoder: encoder, prompts: prompts, n: 1, maxNewTokens: 4, seed: 2)
         XCTAssertEqual(one.rewardPick, one.random)
         XCTAssertEqual(one.oracle, one.random)
-        let four = try BestOfN.evaluate(model: model, reward: reward, encoder: encoder, prompts: prompts, n: 4, maxNewTokens: 4, seed: 2)
+        let four = try BestOfN.evaluate(model: model, reward: reward, labeler: ToyWorld(), encoder: encoder, prompts: prompts, n: 4, maxNewTokens: 4, seed: 2)
         XCTAssertEqual(four.random, one.random, "the first of the N samples is the one-sample draw")
         XCTAssertGreaterThanOrEqual(four.oracle, four.rewardPick)
         XCTAssertGreaterThanOrEqual(four.oracle, four.random)
-        let counts = Dictionary(grouping: prompts, by: \.family.rawValue).mapValues(\.count)
+        let counts = Dictionary(grouping: prompts, by: \.family).mapValues(\.count)
         let weighted = counts.reduce(0.0) { $0 + Double($1.value) * four.byFamily[$1.key]![2] } / Double(prompts.count)
         XCTAssertEqual(weighted, four.oracle, accuracy: 1e-12)
-        XCTAssertThrowsError(try BestOfN.evaluate(model: model, reward: reward, encoder: encoder, prompts: prompts, n: 0, maxNewTokens: 4, seed: 2))
+        XCTAssertThrowsError(try BestOfN.evaluate(model: model, reward: reward, labeler: ToyWorld(), encoder: encoder, prompts: prompts, n: 0, maxNewTokens: 4, seed: 2))
     }
 }

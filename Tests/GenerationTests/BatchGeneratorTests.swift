@@ -17,7 +17,8 @@ final class BatchGeneratorTests: XCTestCase {
                               stop: StopCondition(maxNewTokens: 7)),
             GenerationRequest(prompt: try tokenizer.encode("日本 éü.\nabcdefgh"), sampling: SamplingConfig(temperature: 1.2, topP: 0.9, minP: 0.05,
                               repetitionPenalty: 1.3, seed: 3), stop: StopCondition(maxNewTokens: 25, stopStrings: ["b."])),
-            GenerationRequest(prompt: try tokenizer.encode("ee"), sampling: .greedy, stop: StopCondition(maxNewTokens: 30)),
+            GenerationRequest(prompt: try tokenizer.encode("ee"), sampling: .greedy, stop: StopCondition(maxNewTokens: 30),
+                              logProbabilities: true),
         ]
     }
 
@@ -36,10 +37,10 @@ final class BatchGeneratorTests: XCTestCase {
             XCTAssertEqual(try tokenizer.decodeBytes(batched[index].tokens).prefix(batched[index].text.count), batched[index].text[...])
         }
         XCTAssertEqual(batched.map(\.tokens.count)[0...1], [40, 7])
-        for result in batched {
-            XCTAssertEqual(result.logProbabilities.count, result.tokens.count)
-            XCTAssertTrue(result.logProbabilities.allSatisfy { $0 <= 0 && $0.isFinite })
-        }
+        // Log-probabilities only where a request asked for them.
+        XCTAssertEqual(batched.map { $0.logProbabilities.isEmpty }, [true, true, true, false])
+        XCTAssertEqual(batched[3].logProbabilities.count, batched[3].tokens.count)
+        XCTAssertTrue(batched[3].logProbabilities.allSatisfy { $0 <= 0 && $0.isFinite })
         XCTAssertEqual(batched[0].stopReason, .maxNewTokens)
         XCTAssertGreaterThan(batched[0].contextRebuilds, 0)
         // The same seeds reproduce the run; a different seed changes it.
@@ -55,7 +56,9 @@ final class BatchGeneratorTests: XCTestCase {
         let model = try makeRandomModel(vocabularySize: tokenizer.vocabularySize, contextLength: 16)
         let prompt = try tokenizer.encode("abc")
         let result = try BatchGenerator(model: model, keepOnOverflow: 16).generate(
-            [GenerationRequest(prompt: prompt, sampling: .greedy, stop: StopCondition(maxNewTokens: 30))], tokenizer: tokenizer)[0]
+            [GenerationRequest(prompt: prompt, sampling: .greedy, stop: StopCondition(maxNewTokens: 30), logProbabilities: true)],
+            tokenizer: tokenizer)[0]
+        XCTAssertEqual(result.logProbabilities.count, result.tokens.count)
         var tokens = prompt
         for (expected, logProbability) in zip(result.tokens, result.logProbabilities) {
             let window = Array(tokens.suffix(16))

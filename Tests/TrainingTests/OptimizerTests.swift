@@ -29,8 +29,8 @@ final class OptimizerTests: XCTestCase {
         let gradients = FloatBuffer([Float](repeating: -0.5, count: layout.count))
         var train = TrainConfig()
         train.weightDecay = 0.1
-        let optimizer = AdamW(layout: layout)
-        optimizer.update(parameters: parameters, gradients: gradients, learningRate: 0.01, step: 1, config: train)
+        let optimizer = AdamW(layout: layout, settings: train.adamW)
+        optimizer.update(parameters: parameters, gradients: gradients, learningRate: 0.01, step: 1)
         for tensor in layout.tensors {
             let expected: Float = tensor.decays ? 2 + 0.01 * (1 - 0.1 * 2) : 2 + 0.01
             XCTAssertEqual(parameters[tensor.offset], expected, accuracy: 1e-6, tensor.name)
@@ -45,6 +45,18 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(gradients.array, [3, 4, 0, 0])
         XCTAssertEqual(AdamW.clipGradients(gradients, maxNorm: 1), 5, accuracy: 1e-6)
         assertClose(gradients.array, [0.6, 0.8, 0, 0], absolute: 1e-6, relative: 0)
+        // A model and its head are clipped as one vector: one norm, one scale for both.
+        let model = FloatBuffer([3, 0]), head = FloatBuffer([0, 4, 0])
+        XCTAssertEqual(AdamW.clipGradients([model, head], maxNorm: 1), 5, accuracy: 1e-6)
+        assertClose(model.array + head.array, [0.6, 0, 0, 0.8, 0], absolute: 1e-6, relative: 0)
+    }
+
+    /// A head's optimizer never decays, whatever the settings say of the model's.
+    func testUndecayedAdamWIgnoresWeightDecay() {
+        let parameters = FloatBuffer([2, 2]), gradients = FloatBuffer([-0.5, 0])
+        AdamW(undecayedCount: 2, settings: AdamWSettings(weightDecay: 0.1)).update(parameters: parameters, gradients: gradients,
+                                                                                  learningRate: 0.01, step: 1)
+        assertClose(parameters.array, [2.01, 2], absolute: 1e-6, relative: 0)
     }
 
     func testTrainingDataSplitAndBatches() throws {

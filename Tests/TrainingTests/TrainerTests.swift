@@ -104,15 +104,15 @@ final class TrainerTests: XCTestCase {
         let model = try GPT(config: config, generator: &generator)
         let tokens = (0..<16).map { _ in Int32(generator.nextInt(below: 11)) }
         let targets = (0..<16).map { _ in Int32(generator.nextInt(below: 11)) }
-        let optimizer = AdamW(layout: model.layout)
         var train = TrainConfig()
         train.weightDecay = 0
+        let optimizer = AdamW(layout: model.layout, settings: train.adamW)
         var loss: Float = .infinity
         for step in 1...150 {
             model.zeroGradients()
             loss = try model.forward(tokens: tokens, targets: targets, batch: 2, time: 8)!
             model.backward()
-            optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: 1e-2, step: step, config: train)
+            optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: 1e-2, step: step)
         }
         XCTAssertLessThan(loss, 0.05)
     }

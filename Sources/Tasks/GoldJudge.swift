@@ -1,9 +1,8 @@
 import Foundation
 
-/// The scripted labeler: scores a response to one of the instruction prompts in [0, 1]. It stands in for
-/// the human labelers: it orders the preference pairs and scores every stage on held-out prompts. PPO never
-/// sees it (the policy optimises only the learned reward model), except in the labelled diagnostic run
-/// `PPORewardSource.goldJudge`.
+/// The toy world's scripted labeler: scores a response to one of its prompts in [0, 1]. It stands in for the
+/// human labelers: it orders the preference pairs and scores every stage on held-out prompts. PPO never sees it
+/// (the policy optimises only the learned reward model), except in the labelled gold-reward diagnostic.
 ///
 /// Rules, first match wins (the response is trimmed of surrounding whitespace first):
 ///   1.0  exactly the answer;

@@ -1,4 +1,7 @@
+import Plotting
 import Alignment
+import Pipeline
+import Tasks
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
@@ -114,7 +117,7 @@ final class SVGLinePlotReportTests: XCTestCase {
 
 final class AlignmentReportTests: XCTestCase {
     private func sample(_ family: TaskFamily, _ prompt: String, _ response: String, _ score: Double) -> GoldReport.Sample {
-        GoldReport.Sample(family: family, prompt: prompt, response: response, score: score)
+        GoldReport.Sample(family: family.rawValue, prompt: prompt, response: response, score: score)
     }
 
     func testComparisonTableExactText() {

@@ -1,4 +1,7 @@
 import Alignment
+import Core
+import Pipeline
+import Tasks
 import Foundation
 import Model
 import TestSupport

@@ -1,3 +1,4 @@
+import Alignment
 import Core
 import Foundation
 
@@ -29,6 +30,9 @@ public struct InstructTask: Equatable, Sendable {
         self.prompt = prompt
         self.answer = answer
     }
+
+    /// The task as a prompt file's record.
+    public var record: PromptRecord { PromptRecord(family: family.rawValue, prompt: prompt, answer: answer) }
 }
 
 /// The fixed world the tasks are drawn from: numbers, words and an invented country -> capital table. It
@@ -57,9 +61,8 @@ public enum InstructWorld {
     /// Every sixth word is held out.
     public static func isHeldOut(word index: Int) -> Bool { index % 6 == 5 }
 
-    /// (country, capital), invented so the only place a model can learn them is the pretraining text. 160
-    /// of them: with 36 (27 asked about in training) the base model answered a held-out country's question
-    /// in the pretraining text's own question form 5 times in 9; with 160 (120 in training), 20 in 20.
+    /// (country, capital), invented so the only place a model can learn them is the pretraining text; enough
+    /// of them that recalling a capital is a skill, not a short list.
     public static let capitals: [(country: String, capital: String)] = {
         let first = ["Var", "Bel", "Cor", "Dan", "Fen", "Gar", "Hol", "Jor", "Kel", "Lum", "Mor", "Nes", "Pel", "Ros", "Sal", "Tor",
                      "Ab", "Bor", "Cas", "Del", "Es", "Fir", "Gol", "Hun", "Il", "Kas", "Lor", "Mal", "Nor", "Ost"]

@@ -1,61 +1,6 @@
+import Alignment
 import Core
 import Foundation
-
-/// A supervised demonstration: the user's prompt and a good assistant response.
-public struct Demonstration: Codable, Equatable, Sendable {
-    public var family: TaskFamily
-    public var prompt: String
-    public var response: String
-
-    public init(family: TaskFamily, prompt: String, response: String) {
-        self.family = family
-        self.prompt = prompt
-        self.response = response
-    }
-}
-
-/// A comparison: two responses to one prompt, `chosen` preferred by the gold judge, with both scores.
-public struct PreferencePair: Codable, Equatable, Sendable {
-    public var family: TaskFamily
-    public var prompt: String
-    public var chosen: String
-    public var rejected: String
-    /// The failure `rejected` shows: wrong, rambling, format, refusal or repetition.
-    public var failure: String
-    public var chosenScore: Double
-    public var rejectedScore: Double
-
-    enum CodingKeys: String, CodingKey {
-        case family, prompt, chosen, rejected, failure
-        case chosenScore = "chosen_score"
-        case rejectedScore = "rejected_score"
-    }
-
-    public init(family: TaskFamily, prompt: String, chosen: String, rejected: String, failure: String,
-                chosenScore: Double, rejectedScore: Double) {
-        self.family = family
-        self.prompt = prompt
-        self.chosen = chosen
-        self.rejected = rejected
-        self.failure = failure
-        self.chosenScore = chosenScore
-        self.rejectedScore = rejectedScore
-    }
-}
-
-/// A prompt without a response (PPO rollouts, held-out evaluation); `answer` is the gold answer, kept for
-/// reports only: nothing that trains reads it.
-public struct PromptRecord: Codable, Equatable, Sendable {
-    public var family: TaskFamily
-    public var prompt: String
-    public var answer: String
-
-    public init(family: TaskFamily, prompt: String, answer: String) {
-        self.family = family
-        self.prompt = prompt
-        self.answer = answer
-    }
-}
 
 /// The files of an instruction data directory, as written by `minigpt data instruct`.
 public enum InstructFiles {
@@ -91,17 +36,11 @@ public struct InstructDataConfig: Codable, Equatable, Sendable {
     public var pretrainArithmetic = 800
     /// Share of the PPO prompts of the letter families (reverse, count, bracket) that use random letter strings.
     public var ppoLetterStringShare = 0.5
-    /// Share of the count questions (and counting sentences of pretrain.txt) about a letter the word lacks.
-    /// Almost every word spells each letter once, so the other questions' answer is nearly always 1: at a share
-    /// of 0.2, "1" was the answer of 76% of the demonstrations and a model that always answers "1" learnt nothing
-    /// else. At 0.5, "0" and "1" are about equally likely; in one pipeline run that did not teach SFT to tell
-    /// them apart nor raise PPO's gain (docs/alignment.md, "Balancing the count answers"), so the default stays.
+    /// Share of the count questions (and counting sentences of pretrain.txt) about a letter the word lacks
+    /// (answer 0); almost every word spells each letter once, so the others' answer is nearly always 1.
     public var absentLetterShare = 0.2
-    /// Share of the demonstrations (SFT training and validation) whose writer wrapped the right answer in a short
-    /// sentence, "It is 54.", where the judge wants the bare answer (it scores the sentence 0.4). Demonstrators
-    /// have habits; imitation copies them, and only comparisons of answers (the reward model) say the bare answer
-    /// is better. With 0 every demonstration is the judge's best answer, and SFT leaves PPO nothing it can
-    /// learn from a reward: its remaining errors are wrong values, which no reward can teach a model that lacks them.
+    /// Share of the demonstrations whose writer wrapped the right answer in a short sentence, "It is 54.", where
+    /// the judge wants the bare answer: a habit imitation copies and only comparisons (the reward model) can undo.
     public var sentenceDemonstrationShare = 0.3
 
     public init() {}
@@ -175,9 +114,8 @@ public struct InstructDataGenerator {
         }
     }
 
-    /// A wrong capital or word comes from the task's own split: drawn from every value, a training pair's
-    /// rejected answer was often a held-out value, so the reward model learnt "held-out values are wrong"
-    /// and ranked held-out test pairs backwards (and PPO then steered away from held-out capitals).
+    /// A wrong capital or word comes from the task's own split, so a rejected answer never teaches the reward
+    /// model that held-out values are wrong.
     private mutating func wrongAnswer(for task: InstructTask, heldOut: Bool) -> String {
         switch task.family {
         case .add, .count:
@@ -219,7 +157,7 @@ public struct InstructDataGenerator {
         (0..<count).map { _ in
             let t = task(randomFamily(), heldOut: heldOut)
             let asSentence = habitGenerator.nextDouble() < config.sentenceDemonstrationShare
-            return Demonstration(family: t.family, prompt: t.prompt, response: asSentence ? Self.sentence(t.answer) : t.answer)
+            return Demonstration(family: t.family.rawValue, prompt: t.prompt, response: asSentence ? Self.sentence(t.answer) : t.answer)
         }
     }
 
@@ -237,7 +175,7 @@ public struct InstructDataGenerator {
             let (s1, s2) = (GoldJudge.score(task: t, response: first.text), GoldJudge.score(task: t, response: second.text))
             guard s1 != s2, first.text != second.text else { continue }
             let (chosen, rejected, cs, rs) = s1 > s2 ? (first, second, s1, s2) : (second, first, s2, s1)
-            result.append(PreferencePair(family: t.family, prompt: t.prompt, chosen: chosen.text, rejected: rejected.text,
+            result.append(PreferencePair(family: t.family.rawValue, prompt: t.prompt, chosen: chosen.text, rejected: rejected.text,
                                          failure: rejected.kind, chosenScore: cs, rejectedScore: rs))
         }
         return result
@@ -265,7 +203,7 @@ public struct InstructDataGenerator {
             let family = randomFamily()
             let letters = !heldOut && [.reverse, .count, .bracket].contains(family) && generator.nextDouble() < config.ppoLetterStringShare
             let t = task(family, heldOut: heldOut, letterString: letters)
-            return PromptRecord(family: t.family, prompt: t.prompt, answer: t.answer)
+            return t.record
         }
     }
 
@@ -279,7 +217,7 @@ public struct InstructDataGenerator {
                 let t = task(family, heldOut: true)
                 guard !seen.contains(t.prompt) else { continue }
                 seen.insert(t.prompt)
-                records.append(PromptRecord(family: family, prompt: t.prompt, answer: t.answer))
+                records.append(t.record)
             }
         }
         return records
@@ -347,7 +285,6 @@ public struct InstructDataGenerator {
 
     /// The letter a count question asks about: with probability `absentLetterShare` one that `text` lacks
     /// (answer 0), otherwise one of its letters drawn by position (so a doubled letter, answer 2, is drawn twice as often).
-    /// The spelled letter is drawn first either way, which keeps the files of a seed as they were before the share was a setting.
     private mutating func countedLetter(in text: String) -> Character {
         let letters = Array(text)
         let spelled = letters[generator.nextInt(below: letters.count)]
@@ -369,42 +306,6 @@ public struct InstructDataGenerator {
     }
 }
 
-/// JSON Lines: one object per line; a bad line is reported by number.
-public enum JSONL {
-    public static func encode<T: Encodable>(_ records: [T]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try records.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
-    }
-
-    public static func write<T: Encodable>(_ records: [T], to path: String) throws {
-        try AtomicFile.write(try encode(records), to: path)
-    }
-
-    /// Parses every non-blank line; a malformed line throws `AlignmentError.malformedLine` naming it;
-    /// a file with no records throws `emptyDataset`.
-    public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> [T] {
-        let text = try TextFile.read(path, allowEmpty: true)
-        let decoder = JSONDecoder()
-        var records: [T] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            do {
-                records.append(try decoder.decode(T.self, from: Data(trimmed.utf8)))
-            } catch let DecodingError.keyNotFound(key, _) {
-                throw AlignmentError.malformedLine(path: path, line: index + 1, reason: "missing field \"\(key.stringValue)\"")
-            } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
-                throw AlignmentError.malformedLine(path: path, line: index + 1, reason: "not a JSON object")
-            } catch {
-                throw AlignmentError.malformedLine(path: path, line: index + 1, reason: "a field has the wrong type or value")
-            }
-        }
-        guard !records.isEmpty else { throw AlignmentError.emptyDataset(path) }
-        return records
-    }
-}
-
 extension InstructDataGenerator {
     /// Writes every file into `directory` (created if needed).
     public mutating func write(to directory: String) throws {
@@ -418,7 +319,7 @@ extension InstructDataGenerator {
         try JSONL.write(validationPairs, to: path(InstructFiles.pairsValidation))
         try JSONL.write(prompts(count: config.ppoPrompts, heldOut: false), to: path(InstructFiles.ppoPrompts))
         try JSONL.write(heldOutPrompts(perFamily: config.heldOutPerFamily), to: path(InstructFiles.heldOutPrompts))
-        // Drawn last, so adding it left every earlier file of a seed byte-identical.
+        // Drawn last, so the earlier files of a seed do not depend on it.
         try JSONL.write(distinctPairs(count: config.pairsTest, heldOut: true, excluding: validationPairs), to: path(InstructFiles.pairsTest))
     }
 }

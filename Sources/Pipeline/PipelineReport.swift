@@ -1,5 +1,8 @@
+import Plotting
+import Alignment
 import Core
 import Foundation
+import Tasks
 
 /// Writes a pipeline run's report: `report.md` (timings, the comparison table, each stage's numbers, the
 /// plots and sample answers), `report.json` (everything in it as data) and `plots/*.svg`.
@@ -9,10 +12,7 @@ public enum PipelineReport {
         for (name, plot) in plots(result) {
             try AtomicFile.write(plot.render(), to: directory + "/plots/" + name)
         }
-        let json = JSONEncoder()
-        json.outputFormatting = [.prettyPrinted, .sortedKeys]
-        json.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try AtomicFile.write(try json.encode(result), to: directory + "/report.json")
+        try writeJSON(result, to: directory + "/report.json")
         try AtomicFile.write(markdown(result), to: directory + "/report.md")
     }
 
@@ -68,7 +68,7 @@ public enum PipelineReport {
     /// Each stage's samples cut to the first `perFamily` prompts of every family (of the first stage).
     static func spreadSamples(_ stages: [StageSummary], perFamily: Int) -> [StageSummary] {
         guard let first = stages.first else { return [] }
-        var kept = Set<String>(), counts: [TaskFamily: Int] = [:]
+        var kept = Set<String>(), counts: [String: Int] = [:]
         for sample in first.samples where counts[sample.family, default: 0] < perFamily {
             counts[sample.family, default: 0] += 1
             kept.insert(sample.prompt)
@@ -101,7 +101,7 @@ public enum PipelineReport {
         do {
             return try decoder.decode(PipelineResult.self, from: try AtomicFile.read(directory + "/report.json"))
         } catch is DecodingError {
-            throw AlignmentError.mismatch("\(directory)/report.json does not match this version's report (an older run?); rerun the pipeline")
+            throw AlignmentError.mismatch("\(directory)/report.json does not match this version's report layout (made by an older version?)")
         }
     }
 
@@ -145,11 +145,6 @@ public enum PipelineReport {
                 md += goldRewardParagraph(sft: sft, ppo: ppo, diagnostic: diagnostic, config: config)
             }
         }
-        md += "## Bars\n\n"
-        md += "The targets this pipeline is held to, judged from this run (a `--quick` run is sized to show that the stages run, "
-        md += "not to meet them).\n\n"
-        md += AlignmentBars.table(AlignmentBars.evaluate(result)) + "\n"
-        md += AlignmentBars.ppoShortfall(result) ?? ""
         md += "## Time\n\n| stage | seconds |\n|---|---|\n"
         for timing in result.timings { md += "| \(timing.stage) | \(String(format: "%.1f", timing.seconds)) |\n" }
         md += String(format: "| total | %.1f |\n\n", result.timings.reduce(0) { $0 + $1.seconds })
@@ -161,6 +156,16 @@ public enum PipelineReport {
         md += "Best validation loss \(f3(result.sft.bestValidationLoss)) at step \(result.sft.bestStep) "
         md += result.sft.stoppedAtPlateau ? "(stopped at the plateau).\n\n" : "(step limit reached).\n\n"
         md += "![SFT loss](plots/sft.svg)\n\n"
+        md += rewardSection(result)
+        md += laterSections(result)
+        return md
+    }
+
+    /// The reward model's accuracy, by round, beside the SFT model's likelihood, and its curve.
+    static func rewardSection(_ result: PipelineResult) -> String {
+        let config = result.config
+        let f3 = { (x: Double) in String(format: "%.3f", x) }
+        var md = ""
         let test = result.reward.test, validation = result.reward.best
         md += "## Reward model\n\n"
         md += "Held-out pairwise accuracy on the \(test.count) test pairs **\(f3(test.accuracy))**, mean chosen \(f3(test.meanChosen)), "
@@ -203,6 +208,14 @@ public enum PipelineReport {
             for (failure, accuracy) in test.accuracyByFailure.sorted(by: { $0.key < $1.key }) { md += "| \(failure) | \(f3(accuracy)) |\n" }
         }
         md += "\n![reward model](plots/reward_model.svg)\n\n"
+        return md
+    }
+
+    /// PPO, DPO, the best-of-N check and the sample answers.
+    static func laterSections(_ result: PipelineResult) -> String {
+        let config = result.config
+        let f3 = { (x: Double) in String(format: "%.3f", x) }
+        var md = ""
         md += "## PPO\n\n"
         if let last = result.ppo.logs.last {
             md += "\(result.ppo.logs.count) iterations of \(config.ppo.rollouts) rollouts. Last iteration: RM score \(f3(last.rewardScore)), "

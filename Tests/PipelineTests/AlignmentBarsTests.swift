@@ -1,4 +1,6 @@
 import Alignment
+import Pipeline
+import Tasks
 import Foundation
 import TestSupport
 import XCTest

@@ -1,4 +1,5 @@
 import Foundation
+import Tasks
 
 /// What one stage of the pipeline (base, SFT, reward-model-guided PPO, DPO, ...) scores on the held-out prompts.
 public struct StageSummary: Codable, Sendable {
@@ -76,7 +77,7 @@ public enum AlignmentReport {
             Dictionary(stage.samples.map { ($0.prompt, $0) }, uniquingKeysWith: { first, _ in first })
         }
         for (index, sample) in (stages.first?.samples ?? []).prefix(max(0, count)).enumerated() {
-            var cells = ["\(index + 1)", sample.family.rawValue, cell(sample.prompt)]
+            var cells = ["\(index + 1)", sample.family, cell(sample.prompt)]
             for lookup in lookups {
                 if let answer = lookup[sample.prompt] {
                     cells += [answer.response.isEmpty ? "(empty)" : cell(answer.response), number(answer.score, 2)]

@@ -1,22 +1,23 @@
 import Foundation
+import Pipeline
 
 /// One target a pipeline run is held to: what it asks, what the run measured, and whether it is met.
-public struct AlignmentBar: Equatable, Sendable {
-    public var name: String
-    public var required: String
-    public var measured: String
-    public var met: Bool
+struct AlignmentBar: Equatable, Sendable {
+    var name: String
+    var required: String
+    var measured: String
+    var met: Bool
 }
 
-/// The targets set for the pipeline (the reward model's held-out accuracy, SFT far above base, PPO above SFT
-/// under the KL target, the whole run's time), judged from one run's results; and, where PPO falls short,
-/// that run's own evidence of why, read off the curves and the diagnostics the report plots.
-public enum AlignmentBars {
-    public static let rewardAccuracy = 0.90
+/// The acceptance targets an earlier issue set for the pipeline (the reward model's held-out accuracy, SFT far
+/// above base, PPO above SFT under the KL target, the whole run's time), judged from one run's results; and,
+/// where PPO falls short, that run's own evidence of why. Test code: targets are not part of the library.
+enum AlignmentBars {
+    static let rewardAccuracy = 0.90
     /// "Far above base": this project reads it as at least 20 held-out gold points (of 100).
-    public static let sftGainPoints = 20.0
-    public static let ppoGainPoints = 10.0
-    public static let pipelineSeconds = 30.0 * 60
+    static let sftGainPoints = 20.0
+    static let ppoGainPoints = 10.0
+    static let pipelineSeconds = 30.0 * 60
     /// Iterations averaged at each end of the PPO reward curve to say whether it rose, stayed flat or fell.
     static let rewardWindow = 10
     /// A change of the rollouts' mean reward-model score smaller than this is "flat".
@@ -30,7 +31,7 @@ public enum AlignmentBars {
     static func gain(_ stage: StageSummary, over from: StageSummary) -> Double { (stage.goldScore - from.goldScore) * 100 }
 
     /// The bars in a fixed order; a bar whose stage is missing from `result` is reported as not met.
-    public static func evaluate(_ result: PipelineResult) -> [AlignmentBar] {
+    static func evaluate(_ result: PipelineResult) -> [AlignmentBar] {
         let accuracy = result.reward.test.accuracy
         var bars = [AlignmentBar(name: "reward model", required: String(format: "held-out pairwise accuracy at least %.2f", rewardAccuracy),
                                  measured: String(format: "%.3f on %d test pairs", accuracy, result.reward.test.count),
@@ -58,11 +59,15 @@ public enum AlignmentBars {
                             met: (ppoGain ?? -.infinity) >= ppoGainPoints && kl < target)
     }
 
+    static func mean(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count) }
+
+    static func row(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
+
     /// | bar | required | this run | met |
-    public static func table(_ bars: [AlignmentBar]) -> String {
-        var lines = [AlignmentReport.row(["bar", "required", "this run", "met"]), AlignmentReport.row(["---", "---", "---", "---"])]
+    static func table(_ bars: [AlignmentBar]) -> String {
+        var lines = [row(["bar", "required", "this run", "met"]), row(["---", "---", "---", "---"])]
         for bar in bars {
-            lines.append(AlignmentReport.row([bar.name, bar.required, bar.measured, bar.met ? "yes" : "**no**"].map(AlignmentReport.cell)))
+            lines.append(row([bar.name, bar.required, bar.measured, bar.met ? "yes" : "**no**"].map(AlignmentReport.cell)))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -70,7 +75,7 @@ public enum AlignmentBars {
     /// Why PPO fell short of its bar, in this run's own numbers: the gold-judge diagnostic's gain (how far a
     /// perfect reward takes the same PPO), the reward and gold curves, the KL against its target, and the
     /// reward model's best-of-N pick. nil when the PPO bar is met or there is no PPO run to read.
-    public static func ppoShortfall(_ result: PipelineResult) -> String? {
+    static func ppoShortfall(_ result: PipelineResult) -> String? {
         guard let sft = stage("SFT", in: result), let ppo = stage("PPO", in: result), let last = result.ppo.logs.last,
               !ppoBar(result).met else { return nil }
         let logs = result.ppo.logs, target = result.config.ppo.klTarget
@@ -90,7 +95,7 @@ public enum AlignmentBars {
         let trend = abs(end - start) < flatRewardChange ? "stayed flat" : end > start ? "rose" : "fell"
         reasons.append(String(format: "The rollouts' reward-model score \(trend), from %.3f (mean of the first %d iterations) to %.3f "
                                      + "(the last %d; `ppo_reward.svg`).", start, window, end, window))
-        let curve = PipelineReport.goldCurve(result.ppo)
+        let curve = [(x: 0.0, y: result.ppo.initialGold)] + result.ppo.logs.compactMap { log in log.gold.map { (x: Double(log.iteration), y: $0) } }
         if let peak = curve.max(by: { $0.y < $1.y }) {
             reasons.append(String(format: "Held-out greedy gold went from %.1f to a peak of %.1f at iteration %.0f and ended at %.1f "
                                          + "(`ppo_gold.svg`).", result.ppo.initialGold * 100, peak.y * 100, peak.x, ppo.goldScore * 100))
