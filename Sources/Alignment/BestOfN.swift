@@ -27,13 +27,13 @@ public enum BestOfN {
                                 n: Int, maxNewTokens: Int, seed: UInt64) throws -> Result {
         guard n >= 1 else { throw AlignmentError.invalidArgument("best-of-N needs N of at least 1") }
         let pad = Int32(encoder.template.endOfTextID)
-        let samples = try Replies.sampled(model: model, encoder: encoder, prompts: prompts.map(\.prompt), n: n,
+        let samples = try Replies.sampled(model: model, encoder: encoder, prompts: prompts.map(\.chatPrompt), n: n,
                                           maxNewTokens: maxNewTokens, seed: seed)
         var totals = [0.0, 0.0, 0.0]
         var byFamily: [String: (sums: [Double], count: Int)] = [:]
         for (record, texts) in zip(prompts, samples) {
-            let scores = try reward.scores(try texts.map { try encoder.exchange(prompt: record.prompt, response: $0).map(Int32.init) }, pad: pad)
-            let gold = texts.map { labeler.score(prompt: record.prompt, response: $0) }
+            let scores = try reward.scores(try texts.map { try encoder.exchange(prompt: record.chatPrompt, response: $0).map(Int32.init) }, pad: pad)
+            let gold = texts.map { labeler.score(prompt: record.chatPrompt, response: $0) }
             let pick = scores.indices.max { scores[$0] < scores[$1] }!
             let row = [gold[pick], gold[0], gold.max()!]
             for i in 0..<3 { totals[i] += row[i] }

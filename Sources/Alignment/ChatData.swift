@@ -3,7 +3,8 @@ import Model
 import Tokenizers
 
 /// Turns instruction records into token sequences with the one shared `ChatTemplate`:
-/// `<|user|>prompt<|end|><|assistant|>response<|end|>` (plus `<|endoftext|>` for SFT).
+/// `<|user|>prompt<|end|><|assistant|>response<|end|>` (plus `<|endoftext|>` for SFT), after the earlier
+/// turns of a multi-turn record, each written the same way.
 public struct ChatEncoder {
     public let tokenizer: any Tokenizer
     public let template: ChatTemplate
@@ -13,24 +14,29 @@ public struct ChatEncoder {
         template = try ChatTemplate(tokenizer: tokenizer)
     }
 
-    /// The prompt that asks the model for a reply: user turn, then `<|assistant|>`.
-    public func prompt(_ text: String) throws -> [Int] {
-        try template.encode([ChatTemplate.Message(role: .user, text: text)], tokenizer: tokenizer, promptAssistant: true)
+    /// The earlier turns and the new user message, as template messages.
+    static func messages(_ prompt: ChatPrompt) -> [ChatTemplate.Message] {
+        prompt.context.flatMap { [ChatTemplate.Message(role: .user, text: $0.user), ChatTemplate.Message(role: .assistant, text: $0.assistant)] }
+            + [ChatTemplate.Message(role: .user, text: prompt.text)]
+    }
+
+    /// The prompt that asks the model for a reply: the conversation, then `<|assistant|>`.
+    public func prompt(_ prompt: ChatPrompt) throws -> [Int] {
+        try template.encode(Self.messages(prompt), tokenizer: tokenizer, promptAssistant: true)
     }
 
     /// Prompt and response as a finished exchange, ending at the response's `<|end|>`: what a reward model
     /// scores (it reads the hidden state of that last token).
-    public func exchange(prompt: String, response: String) throws -> [Int] {
-        try template.encode([ChatTemplate.Message(role: .user, text: prompt), ChatTemplate.Message(role: .assistant, text: response)],
+    public func exchange(prompt: ChatPrompt, response: String) throws -> [Int] {
+        try template.encode(Self.messages(prompt) + [ChatTemplate.Message(role: .assistant, text: response)],
                             tokenizer: tokenizer, promptAssistant: false)
     }
 
     /// An SFT example: inputs, next-token targets and a 0/1 weight per position (1 where the target is part
-    /// of the reply or its `<|end|>`; the prompt is masked).
+    /// of a reply or its `<|end|>`, the earlier turns' replies included; the users' messages are masked).
     public func sftExample(_ demo: Demonstration) throws -> SFTExample {
         let (tokens, trained) = try template.encodeForTraining(
-            [ChatTemplate.Message(role: .user, text: demo.prompt), ChatTemplate.Message(role: .assistant, text: demo.response)],
-            tokenizer: tokenizer)
+            Self.messages(demo.chatPrompt) + [ChatTemplate.Message(role: .assistant, text: demo.response)], tokenizer: tokenizer)
         return SFTExample(inputs: tokens.dropLast().map(Int32.init), targets: tokens.dropFirst().map(Int32.init),
                           weights: trained.dropLast().map { $0 ? 1 : 0 })
     }

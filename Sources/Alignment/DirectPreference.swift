@@ -99,9 +99,9 @@ public final class DPOTrainer {
     /// Each pair's prompt tokens and the tokens of its two replies (with `<|end|>`); reference log-probabilities 0.
     static func encode(_ pairs: [PreferencePair], encoder: ChatEncoder, contextLength: Int) throws -> [EncodedPair] {
         try pairs.map { pair -> EncodedPair in
-            let prompt = try encoder.prompt(pair.prompt)
+            let prompt = try encoder.prompt(pair.chatPrompt)
             let reply = { (text: String) throws -> [Int] in
-                let exchange = try encoder.exchange(prompt: pair.prompt, response: text)
+                let exchange = try encoder.exchange(prompt: pair.chatPrompt, response: text)
                 guard exchange.starts(with: prompt) else { throw AlignmentError.mismatch("a reply's tokens do not extend its prompt's") }
                 try encoder.checkFits(exchange.count, contextLength: contextLength, what: "a preference-pair answer")
                 return Array(exchange.dropFirst(prompt.count))

@@ -52,7 +52,7 @@ public final class PPOTrainer {
         self.encoder = encoder
         self.config = config
         self.prompts = prompts
-        encodedPrompts = try prompts.map { try encoder.prompt($0.prompt) }
+        encodedPrompts = try prompts.map { try encoder.prompt($0.chatPrompt) }
         for prompt in encodedPrompts {
             // + 1: a reply cut at the token limit is closed with <|end|> for the reward model.
             try encoder.checkFits(prompt.count + config.maxNewTokens + 1, contextLength: policy.config.contextLength,
@@ -86,7 +86,7 @@ public final class PPOTrainer {
         let results = try sampleResponses(promptTokens)
         let endID = encoder.template.endID
         let exchanges = zip(drawn, results).map { promptIndex, result in
-            SampledExchange(prompt: prompts[promptIndex].prompt, response: String(decoding: result.text, as: UTF8.self),
+            SampledExchange(prompt: prompts[promptIndex].chatPrompt, response: String(decoding: result.text, as: UTF8.self),
                             tokens: encodedPrompts[promptIndex] + result.tokens + (result.tokens.last == endID ? [] : [endID]))
         }
         let scores = try reward.scores(exchanges)

@@ -18,20 +18,20 @@ public enum PolicyPairs {
     public static func make(model: GPT, encoder: ChatEncoder, labeler: any Labeler, demonstrations: [Demonstration],
                             samplesPerPrompt: Int, maxNewTokens: Int, seed: UInt64) throws -> [PreferencePair] {
         guard samplesPerPrompt >= 1 else { throw AlignmentError.invalidArgument("policy samples per prompt must be at least 1, got \(samplesPerPrompt)") }
-        let replies = try Replies.sampled(model: model, encoder: encoder, prompts: demonstrations.map(\.prompt), n: samplesPerPrompt,
+        let replies = try Replies.sampled(model: model, encoder: encoder, prompts: demonstrations.map(\.chatPrompt), n: samplesPerPrompt,
                                           maxNewTokens: maxNewTokens, seed: seed)
         return zip(demonstrations, replies).flatMap { label(demo: $0, samples: $1, labeler: labeler) }
     }
 
     /// The best-scoring candidate (demonstration first on ties) against every distinct candidate that scores lower.
     static func label(demo: Demonstration, samples: [String], labeler: any Labeler) -> [PreferencePair] {
-        var candidates: [(text: String, score: Double)] = [(demo.response, labeler.score(prompt: demo.prompt, response: demo.response))]
+        var candidates: [(text: String, score: Double)] = [(demo.response, labeler.score(prompt: demo.chatPrompt, response: demo.response))]
         for sample in samples where !candidates.contains(where: { $0.text == sample }) {
-            candidates.append((sample, labeler.score(prompt: demo.prompt, response: sample)))
+            candidates.append((sample, labeler.score(prompt: demo.chatPrompt, response: sample)))
         }
         let best = candidates.max { $0.score < $1.score }!
         return candidates.filter { $0.score < best.score }.map {
-            PreferencePair(family: demo.family, prompt: demo.prompt, chosen: best.text, rejected: $0.text, failure: failure,
+            PreferencePair(family: demo.family, context: demo.context, prompt: demo.prompt, chosen: best.text, rejected: $0.text, failure: failure,
                            chosenScore: best.score, rejectedScore: $0.score)
         }
     }

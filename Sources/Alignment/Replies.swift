@@ -4,7 +4,7 @@ import Model
 /// Replies of a chat model to user prompts, as text, generated in batches on the KV cache.
 public enum Replies {
     /// Greedy replies (at most `maxNewTokens`, ending at `<|end|>`, other chat markers banned as in `minigpt chat`).
-    public static func greedy(model: GPT, encoder: ChatEncoder, prompts: [String], maxNewTokens: Int) throws -> [String] {
+    public static func greedy(model: GPT, encoder: ChatEncoder, prompts: [ChatPrompt], maxNewTokens: Int) throws -> [String] {
         let sampling = encoder.template.replySampling(.greedy)
         let stop = encoder.template.replyStop(maxNewTokens: maxNewTokens)
         let requests = try prompts.map { GenerationRequest(prompt: try encoder.prompt($0), sampling: sampling, stop: stop) }
@@ -13,7 +13,7 @@ public enum Replies {
 
     /// `n` replies per prompt sampled at temperature 1 with the chat markers banned; reply k of prompt i is
     /// seeded with `seed + i * n + k`, so the result does not depend on how the work is batched.
-    public static func sampled(model: GPT, encoder: ChatEncoder, prompts: [String], n: Int, maxNewTokens: Int, seed: UInt64) throws -> [[String]] {
+    public static func sampled(model: GPT, encoder: ChatEncoder, prompts: [ChatPrompt], n: Int, maxNewTokens: Int, seed: UInt64) throws -> [[String]] {
         let generator = BatchGenerator(model: model)
         let stop = encoder.template.replyStop(maxNewTokens: maxNewTokens)
         var replies: [[String]] = []

@@ -4,18 +4,18 @@ import Model
 /// Whoever ranks replies in place of human labelers: a score per (prompt, reply), higher is better. A task
 /// world's gold judge is one; the algorithms only ever call `score`.
 public protocol Labeler: Sendable {
-    func score(prompt: String, response: String) -> Double
+    func score(prompt: ChatPrompt, response: String) -> Double
 }
 
 /// One finished exchange as PPO sampled it.
 public struct SampledExchange: Sendable {
-    public var prompt: String
+    public var prompt: ChatPrompt
     /// The reply as the user would see it.
     public var response: String
     /// Prompt tokens, the sampled reply tokens and the closing `<|end|>`: what a reward model reads.
     public var tokens: [Int]
 
-    public init(prompt: String, response: String, tokens: [Int]) {
+    public init(prompt: ChatPrompt, response: String, tokens: [Int]) {
         self.prompt = prompt
         self.response = response
         self.tokens = tokens

@@ -142,8 +142,8 @@ public final class RewardTrainer {
         guard !test.isEmpty else { throw AlignmentError.emptyDataset("the preference test set") }
         try encoder.checkVocabulary(of: model.backbone)
         func encode(_ pair: PreferencePair) throws -> EncodedPair {
-            let chosen = try encoder.exchange(prompt: pair.prompt, response: pair.chosen).map(Int32.init)
-            let rejected = try encoder.exchange(prompt: pair.prompt, response: pair.rejected).map(Int32.init)
+            let chosen = try encoder.exchange(prompt: pair.chatPrompt, response: pair.chosen).map(Int32.init)
+            let rejected = try encoder.exchange(prompt: pair.chatPrompt, response: pair.rejected).map(Int32.init)
             for sequence in [chosen, rejected] {
                 try encoder.checkFits(sequence.count, contextLength: model.backbone.config.contextLength, what: "a preference-pair answer")
             }

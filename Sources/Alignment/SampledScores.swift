@@ -13,7 +13,7 @@ public struct SampledScores: Sendable {
     /// Samples `samplesPerPrompt` replies per prompt from `model` (temperature 1, nothing banned, as in PPO's
     /// rollouts; reply j of the flattened list is seeded with `seed + j`) and scores them: the Monte-Carlo
     /// KL(model || reference) per reply, exactly 0 when the two models are the same, and the labeler's mean.
-    public static func measure(model: GPT, reference: GPT, encoder: ChatEncoder, labeler: any Labeler, prompts: [String],
+    public static func measure(model: GPT, reference: GPT, encoder: ChatEncoder, labeler: any Labeler, prompts: [ChatPrompt],
                                samplesPerPrompt: Int, maxNewTokens: Int, seed: UInt64) throws -> SampledScores {
         let stop = encoder.template.replyStop(maxNewTokens: maxNewTokens)
         let promptTokens = try prompts.flatMap { prompt in Array(repeating: try encoder.prompt(prompt), count: samplesPerPrompt) }

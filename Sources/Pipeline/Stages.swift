@@ -160,7 +160,7 @@ public struct RewardStage {
         guard policySamples > 0 else { return [] }
         let demonstrations = try data.read(Demonstration.self, InstructFiles.sftTrain)
         let ppoPrompts = try data.read(PromptRecord.self, InstructFiles.ppoPrompts).compactMap { record in
-            world.answer(to: record.prompt).map { Demonstration(family: record.family, prompt: record.prompt, response: $0) }
+            world.answer(to: record.chatPrompt).map { Demonstration(family: record.family, context: record.context, prompt: record.prompt, response: $0) }
         }
         // Every model is loaded and checked before the first (slow) sampling.
         let models = [backbone] + (try samplers.map { try StageDirectory.load($0, sameTokenizerAs: tokenizer, of: initial) })
@@ -233,7 +233,7 @@ public struct PPOStage {
             try GoldEvaluation.evaluate(model: policy, encoder: encoder, prompts: heldOut, world: world, maxNewTokens: evaluationMaxNewTokens).meanScore
         }, report: { log(PPOLogFormat.line($0, rewardLabel: rewardLabel)) })
         let sampled = { (model: GPT) in
-            try SampledScores.measure(model: model, reference: referenceModel, encoder: encoder, labeler: world, prompts: heldOut.map(\.prompt),
+            try SampledScores.measure(model: model, reference: referenceModel, encoder: encoder, labeler: world, prompts: heldOut.map(\.chatPrompt),
                                       samplesPerPrompt: klSamplesPerPrompt, maxNewTokens: evaluationMaxNewTokens, seed: config.seed)
         }
         let (own, referenceGold) = (try sampled(model), try sampled(referenceModel).gold)

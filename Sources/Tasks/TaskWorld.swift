@@ -9,14 +9,14 @@ public protocol TaskWorld: Labeler {
     /// The family labels of this world's records, in report order.
     var families: [String] { get }
     /// The one right reply to `prompt`, nil when the prompt is not one of this world's.
-    func answer(to prompt: String) -> String?
+    func answer(to prompt: ChatPrompt) -> String?
     /// Writes every data file into `directory` (created if needed); the same world writes the same bytes.
     func writeData(to directory: String) throws
 }
 
 extension TaskWorld {
     /// Whether `response`, trimmed, is exactly the right reply.
-    public func isExact(prompt: String, response: String) -> Bool {
+    public func isExact(prompt: ChatPrompt, response: String) -> Bool {
         answer(to: prompt).map { response.trimmingCharacters(in: .whitespacesAndNewlines) == $0 } ?? false
     }
 }
@@ -32,9 +32,14 @@ public struct ToyWorld: TaskWorld {
 
     public var families: [String] { TaskFamily.allCases.map(\.rawValue) }
 
-    public func score(prompt: String, response: String) -> Double { GoldJudge.score(prompt: prompt, response: response) }
+    /// Single-turn only: a prompt with earlier turns is not one of this world's.
+    public func score(prompt: ChatPrompt, response: String) -> Double {
+        prompt.context.isEmpty ? GoldJudge.score(prompt: prompt.text, response: response) : 0
+    }
 
-    public func answer(to prompt: String) -> String? { InstructWorld.parse(prompt: prompt)?.answer }
+    public func answer(to prompt: ChatPrompt) -> String? {
+        prompt.context.isEmpty ? InstructWorld.parse(prompt: prompt.text)?.answer : nil
+    }
 
     public func writeData(to directory: String) throws {
         var generator = InstructDataGenerator(config: data)

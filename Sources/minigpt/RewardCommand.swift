@@ -110,7 +110,7 @@ struct RewardScoreCommand: ParsableCommand {
     func run() throws {
         let (reward, tokenizer) = try RewardModel.load(model)
         let encoder = try ChatEncoder(tokenizer: tokenizer)
-        let sequence = try encoder.exchange(prompt: prompt, response: response)
+        let sequence = try encoder.exchange(prompt: ChatPrompt(text: prompt), response: response)
         guard sequence.count <= reward.backbone.config.contextLength else {
             throw ValidationError("--prompt and --response are \(sequence.count) tokens, longer than the model's context of \(reward.backbone.config.contextLength)")
         }

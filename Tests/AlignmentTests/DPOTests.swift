@@ -117,8 +117,8 @@ final class DPOTests: XCTestCase {
     static func referenceLogLikelihood(parameters: [Double], config: ModelConfig, encoder: ChatEncoder, prompt: String, reply: String) throws -> Double {
         let layout = ParameterLayout(config: config)
         let c = config.width, v = config.vocabularySize
-        let promptLength = try encoder.prompt(prompt).count
-        let sequence = try encoder.exchange(prompt: prompt, response: reply).map(Int32.init)
+        let promptLength = try encoder.prompt(ChatPrompt(text: prompt)).count
+        let sequence = try encoder.exchange(prompt: ChatPrompt(text: prompt), response: reply).map(Int32.init)
         let inputs = Array(sequence.dropLast()), targets = Array(sequence.dropFirst())
         let hidden = ReferenceGPT(config: config).hiddenStates(parameters: parameters, tokens: inputs, batch: 1, time: inputs.count)
         return (promptLength - 1..<inputs.count).map { row -> Double in

@@ -16,7 +16,7 @@ final class PPOTrainerTests: XCTestCase {
 
     /// Replies to each prompt `samples` times on the KV cache, reply j seeded with `seed + j`, as
     /// `SampledScores.measure` documents it.
-    func regenerate(model: GPT, encoder: ChatEncoder, prompts: [String], samples: Int, maxNewTokens: Int,
+    func regenerate(model: GPT, encoder: ChatEncoder, prompts: [ChatPrompt], samples: Int, maxNewTokens: Int,
                     seed: UInt64) throws -> (prompts: [[Int]], results: [GenerationResult]) {
         let promptTokens = try prompts.flatMap { Array(repeating: try encoder.prompt($0), count: samples) }
         let requests = promptTokens.enumerated().map { index, prompt in
@@ -37,7 +37,7 @@ final class PPOTrainerTests: XCTestCase {
         // Large weights, so its next-token distributions are sharp and far from the first model's.
         let large = randomValues(other.parameters.count, scale: 0.5, seed: 3)
         for i in 0..<other.parameters.count { other.parameters[i] += large[i] }
-        let texts = prompts().map(\.prompt)
+        let texts = prompts().map(\.chatPrompt)
         let sampled = try SampledScores.measure(model: model, reference: other, encoder: encoder, labeler: ToyWorld(), prompts: texts,
                                                 samplesPerPrompt: 2, maxNewTokens: 6, seed: 9)
         let againstItself = try SampledScores.measure(model: model, reference: model, encoder: encoder, labeler: ToyWorld(), prompts: texts,
@@ -81,14 +81,14 @@ final class PPOTrainerTests: XCTestCase {
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         let seven = try XCTUnwrap(tokenizer.encode("7").first)
         let model = try modelSampling(only: [seven, encoder.template.endID], vocabulary: tokenizer.vocabularySize)
-        let texts = ["What is 3 + 4?", "What is 2 + 2?", "Reverse the letters: s t o n e"]
+        let texts = ["What is 3 + 4?", "What is 2 + 2?", "Reverse the letters: s t o n e"].map { ChatPrompt(text: $0) }
         let sampled = try SampledScores.measure(model: model, reference: model, encoder: encoder, labeler: ToyWorld(), prompts: texts,
                                                 samplesPerPrompt: 8, maxNewTokens: 3, seed: 5)
         let (_, results) = try regenerate(model: model, encoder: encoder, prompts: texts, samples: 8, maxNewTokens: 3, seed: 5)
         let replies = results.map { String(decoding: $0.text, as: UTF8.self) }
         XCTAssertTrue(replies.allSatisfy { $0.allSatisfy { $0 == "7" } }, "\(replies)")
         XCTAssertGreaterThan(Set(replies).count, 2, "the samples must differ: \(replies)")
-        let scores = replies.enumerated().map { GoldJudge.score(prompt: texts[$0.offset / 8], response: $0.element) }
+        let scores = replies.enumerated().map { GoldJudge.score(prompt: texts[$0.offset / 8].text, response: $0.element) }
         XCTAssertEqual(sampled.gold, scores.reduce(0, +) / Double(scores.count), accuracy: 1e-12)
         XCTAssertGreaterThan(Set(scores).count, 1, "the judge must tell the replies apart: \(scores)")
     }
@@ -168,7 +168,7 @@ final class PPOTrainerTests: XCTestCase {
         let tokenizer = try chatTokenizer()
         let encoder = try ChatEncoder(tokenizer: tokenizer)
         let user = encoder.template.userID
-        XCTAssertGreaterThan(try encoder.exchange(prompt: "What is 3 + 5?", response: String(repeating: "<|user|>", count: 12)).count, 64)
+        XCTAssertGreaterThan(try encoder.exchange(prompt: ChatPrompt(text: "What is 3 + 5?"), response: String(repeating: "<|user|>", count: 12)).count, 64)
         let policy = try modelSampling(only: [user], vocabulary: tokenizer.vocabularySize)
         let reference = try modelSampling(only: [user], vocabulary: tokenizer.vocabularySize)
         let reward = try RewardModel(backbone: try tinyGPT(vocabulary: tokenizer.vocabularySize, seed: 4),
@@ -183,14 +183,14 @@ final class PPOTrainerTests: XCTestCase {
         let log = try trainer.iteration(0)
         XCTAssertEqual(log.responseLength, 12)
         // Scored on the sampled tokens: the prompt, the 12 markers and the closing <|end|>.
-        let sequence = (try encoder.prompt(records[0].prompt) + Array(repeating: user, count: 12) + [encoder.template.endID]).map(Int32.init)
+        let sequence = (try encoder.prompt(records[0].chatPrompt) + Array(repeating: user, count: 12) + [encoder.template.endID]).map(Int32.init)
         XCTAssertEqual(log.rewardScore, Double(try reward.scores([sequence], pad: Int32(encoder.template.endOfTextID))[0]), accuracy: 1e-4)
         // One padded batch scores as the rows one at a time would.
-        let exchanges = [sequence, Array(sequence.prefix(10))].map { SampledExchange(prompt: "", response: "", tokens: $0.map(Int.init)) }
+        let exchanges = [sequence, Array(sequence.prefix(10))].map { SampledExchange(prompt: ChatPrompt(text: ""), response: "", tokens: $0.map(Int.init)) }
         let alone = try exchanges.map { try reward.scores([$0.tokens.map(Int32.init)], pad: 0)[0] }
         assertClose(try reward.scores(exchanges).map(Float.init), alone, absolute: 1e-4, relative: 1e-4)
 
-        let promptLength = try encoder.prompt(records[0].prompt).count
+        let promptLength = try encoder.prompt(records[0].chatPrompt).count
         config.maxNewTokens = 64 - promptLength
         XCTAssertThrowsError(try PPOTrainer(policy: policy, reference: reference, reward: reward, encoder: encoder,
                                             prompts: records, config: config)) { error in

@@ -184,9 +184,30 @@ final class SFTTests: XCTestCase {
         XCTAssertEqual(trainedTargets, response + [Int32(encoder.template.endID)])
         XCTAssertEqual(Set(example.weights), [0, 1])
         // The weighted positions are the last ones before <|endoftext|>: the prompt is masked.
-        let prompt = try encoder.prompt(demo.prompt)
+        let prompt = try encoder.prompt(demo.chatPrompt)
         XCTAssertEqual(Array(example.inputs.prefix(prompt.count)), prompt.map(Int32.init))
         XCTAssertTrue(example.weights.prefix(prompt.count - 1).allSatisfy { $0 == 0 })
+    }
+
+    /// A multi-turn record is the template's messages in order: the tokens decode to the rendered
+    /// conversation, every reply (earlier ones included) and its <|end|> are trained, no user turn is.
+    func testMultiTurnExampleRoundTripsThroughTheTemplateAndTrainsEveryReply() throws {
+        let tokenizer = try chatTokenizer()
+        let encoder = try ChatEncoder(tokenizer: tokenizer)
+        let context = [ChatTurn(user: "What is 23 + 45?", assistant: "68"), ChatTurn(user: "Now add 10 to that.", assistant: "78")]
+        let demo = Demonstration(family: "followup", context: context, prompt: "Which is larger, that or 90?", response: "90")
+        let example = try encoder.sftExample(demo)
+        let tokens = example.inputs.map(Int.init) + [Int(example.targets.last!)]
+        let expected = "<|user|>What is 23 + 45?<|end|><|assistant|>68<|end|><|user|>Now add 10 to that.<|end|><|assistant|>78<|end|>"
+            + "<|user|>Which is larger, that or 90?<|end|><|assistant|>90<|end|><|endoftext|>"
+        XCTAssertEqual(try tokenizer.decode(tokens), expected)
+        let trained = zip(example.targets, example.weights).filter { $0.1 == 1 }.map { Int($0.0) }
+        let end = encoder.template.endID
+        XCTAssertEqual(trained, try tokenizer.encode("68") + [end] + tokenizer.encode("78") + [end] + tokenizer.encode("90") + [end])
+        // The prompt asks for the last reply after the whole conversation; the exchange closes it.
+        let prompt = try encoder.prompt(demo.chatPrompt)
+        XCTAssertEqual(try tokenizer.decode(prompt), String(expected.dropLast("90<|end|><|endoftext|>".count)))
+        XCTAssertEqual(try encoder.exchange(prompt: demo.chatPrompt, response: "90"), try prompt + tokenizer.encode("90") + [end])
     }
 
     func testMaskedPromptTokensDoNotChangeTheLossOrItsGradient() throws {
