@@ -10,8 +10,8 @@ import Foundation
 ///   0    a refusal where an answer is due (over-refusal), or anything but a refusal where one is due;
 ///   0.6  a refusal in other words; a premise corrected in other words (the true capital and a "not" or "No");
 ///        the right content in the wrong form (case, spacing, brackets or punctuation differ);
-///   0.4  the answer as a whole word in a short reply (at most 12 characters more); a greeting or
-///        "don't know" reply in other words, short;
+///   0.4  the answer as a whole word in a short reply (at most 12 characters more); a short greeting
+///        ("hello", "hi", "hey") or "don't know" in other words;
 ///   0.2  the answer inside a longer reply;
 ///   0.1  a well-formed but wrong answer (a number, spaced letters, a capitalised word, a bracketed word);
 ///   0    anything else, and anything off the world's questions.
@@ -40,7 +40,9 @@ public enum ChatJudge {
                 let denies = reply.contains(" not ") || reply.hasPrefix("No")
                 return GoldJudge.containsWord(reply, capital) && denies ? 0.6 : 0
             }
-            return !reply.isEmpty && reply.count <= 24 && !reply.contains("\n") ? 0.4 : 0
+            let keys = right.text == ChatPhrases.greetingReply ? ["hello", "hi", "hey"] : ["know"]
+            let words = reply.lowercased().split(whereSeparator: { !$0.isLetter }).map(String.init)
+            return reply.count <= 24 && words.contains(where: keys.contains) ? 0.4 : 0
         }
         if !reply.isEmpty && GoldJudge.normalized(reply) == GoldJudge.normalized(right.text) { return 0.6 }
         if GoldJudge.containsWord(reply, right.text) { return reply.count <= right.text.count + 12 ? 0.4 : 0.2 }
