@@ -78,7 +78,8 @@ struct PretrainDataCommand: ParsableCommand {
     @Option(help: "File to write (must not exist yet).") var out: String
 
     func validate() throws {
-        guard (1...4096).contains(megabytes) else { throw ValidationError("--megabytes must be in 1...4096, got \(megabytes)") }
+        // The text is built in memory before its atomic write: 1 GB is far beyond what a 2-hour pretraining reads.
+        guard (1...1024).contains(megabytes) else { throw ValidationError("--megabytes must be in 1...1024, got \(megabytes)") }
     }
 
     func run() throws {
@@ -111,9 +112,11 @@ struct ChatDataCommand: ParsableCommand {
     var pretrainMegabytes = ChatDataConfig().pretrainMegabytes
 
     func validate() throws {
-        for (name, value) in [("--sft-train", sftTrain), ("--pairs-train", pairsTrain), ("--ppo-prompts", ppoPrompts),
-                              ("--held-out-per-family", heldOutPerFamily)] where !(1...1_000_000).contains(value) {
-            throw ValidationError("\(name) must be in 1...1000000, got \(value)")
+        // Bounded so a typo cannot ask for hours of generation (held-out prompts retry up to 50 draws each).
+        for (name, value, limit) in [("--sft-train", sftTrain, 1_000_000), ("--pairs-train", pairsTrain, 1_000_000),
+                                     ("--ppo-prompts", ppoPrompts, 1_000_000), ("--held-out-per-family", heldOutPerFamily, 10_000)]
+        where !(1...limit).contains(value) {
+            throw ValidationError("\(name) must be in 1...\(limit), got \(value)")
         }
         guard (1...1024).contains(pretrainMegabytes) else { throw ValidationError("--pretrain-megabytes must be in 1...1024, got \(pretrainMegabytes)") }
     }

@@ -41,7 +41,7 @@ struct JudgeCommand: ParsableCommand {
         guard bestOf == 0 || reward != nil else { throw ValidationError("--best-of needs --reward") }
         guard (data == nil) != (freshSeed == nil) else { throw ValidationError("give exactly one of --data and --fresh-seed") }
         guard freshSeed == nil || world == .chat else { throw ValidationError("--fresh-seed draws from the chat world: add --world chat") }
-        guard (1...10_000).contains(perFamily) else { throw ValidationError("--per-family must be in 1...10000, got \(perFamily)") }
+        guard (1...1000).contains(perFamily) else { throw ValidationError("--per-family must be in 1...1000, got \(perFamily)") }
     }
 
     /// The evaluation prompts: read from --data, or freshly drawn.

@@ -212,6 +212,9 @@ final class CommandLineFuzzTests: XCTestCase {
         case "pipeline": return ["--out", "{out}", "--report-only"]
         case "judge": return ["--model", "{model}", "--data", "{missing}"]
         case "data instruct": return ["--out", "{out}", "--sft-train", "20", "--pairs-train", "20", "--ppo-prompts", "10", "--held-out-per-family", "2"]
+        case "data chat": return ["--out", "{out}", "--sft-train", "20", "--pairs-train", "20", "--ppo-prompts", "10", "--held-out-per-family", "2",
+                                  "--pretrain-megabytes", "1"]
+        case "data pretrain": return ["--out", "{out}", "--megabytes", "1"]
         default: return []
         }
     }
