@@ -20,7 +20,13 @@ public enum PolicyPairs {
         guard samplesPerPrompt >= 1 else { throw AlignmentError.invalidArgument("policy samples per prompt must be at least 1, got \(samplesPerPrompt)") }
         let replies = try Replies.sampled(model: model, encoder: encoder, prompts: demonstrations.map(\.chatPrompt), n: samplesPerPrompt,
                                           maxNewTokens: maxNewTokens, seed: seed)
-        return zip(demonstrations, replies).flatMap { label(demo: $0, samples: $1, labeler: labeler) }
+        // A sample whose text re-encodes longer than the context (invalid UTF-8 becomes three-byte U+FFFD) cannot be
+        // scored by a reward model of this context; it is dropped, not cut.
+        let context = model.config.contextLength
+        return try zip(demonstrations, replies).flatMap { demo, samples in
+            let fitting = try samples.filter { try encoder.exchange(prompt: demo.chatPrompt, response: $0).count <= context }
+            return label(demo: demo, samples: fitting, labeler: labeler)
+        }
     }
 
     /// The best-scoring candidate (demonstration first on ties) against every distinct candidate that scores lower.

@@ -67,7 +67,7 @@ public final class AlignmentPipeline {
     public let baseDirectory: String?
     /// An existing instruction data directory; nil generates one from `config.data`.
     public let dataDirectory: String?
-    public let world: ToyWorld
+    public let world: ChatWorld
     private var timings: [StageTiming] = []
     private var log: (String) -> Void = { _ in }
 
@@ -77,7 +77,7 @@ public final class AlignmentPipeline {
         self.directory = directory
         self.baseDirectory = baseDirectory
         self.dataDirectory = dataDirectory
-        world = ToyWorld(data: config.data)
+        world = ChatWorld(data: config.data)
     }
 
     /// The diagnostic PPO run's stage, timing and report row: PPO from the SFT model rewarded by the gold judge.

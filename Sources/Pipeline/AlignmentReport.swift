@@ -49,11 +49,18 @@ public struct StageSummary: Codable, Sendable {
 /// GitHub-flavoured markdown tables comparing the stages. Every cell goes through `cell(_:)`, so no reply,
 /// prompt or stage name can break a row.
 public enum AlignmentReport {
+    /// The families any stage was scored on, in `ChatFamily` order (whose first six are the toy world's, so a
+    /// toy-world report keeps its columns).
+    public static func families(_ stages: [StageSummary]) -> [String] {
+        let present = Set(stages.flatMap(\.exactMatch.keys))
+        return ChatFamily.allCases.map(\.rawValue).filter(present.contains)
+    }
+
     /// One row per stage: | stage | gold x100 | gold sampled x100 (1 decimal each) | RM score | KL to SFT (3
-    /// decimals each) | then the exact-match fraction of each family in `TaskFamily.allCases` order (2 decimals). Missing
+    /// decimals each) | then the exact-match fraction of each family (`families`, 2 decimals). Missing
     /// values print "-".
     public static func comparisonTable(_ stages: [StageSummary]) -> String {
-        let families = TaskFamily.allCases.map(\.rawValue)
+        let families = families(stages)
         var lines = [row(["stage", "gold x100", "gold sampled x100", "RM score", "KL to SFT"] + families.map { "exact \($0)" }),
                      row(["---"] + Array(repeating: "---:", count: 4 + families.count))]
         for stage in stages {

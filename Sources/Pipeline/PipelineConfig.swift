@@ -1,5 +1,6 @@
 import Alignment
 import Foundation
+import Generation
 import Model
 import Tasks
 import Tokenizers
@@ -10,16 +11,20 @@ import Training
 /// choices, and the single-stage commands accept them too: `full` is the recipe the shipped assistant was made
 /// with, `quick` the same pipeline shrunk to run in CI in about a minute (its numbers show that it runs).
 public struct PipelineConfig: Codable, Equatable, Sendable {
-    public var data = InstructDataConfig()
-    public var tokenizerVocabulary = 512
-    /// gpt2's pre-split keeps "[" out of a word's pre-token, so a bracketed word splits like the bare word.
+    public var data = ChatDataConfig()
+    /// 256 bytes and the five chat markers, no merges: every digit and letter is its own token, so sums,
+    /// reversal, counting and copying work on positions the model can attend to (the chat world's design).
+    public var tokenizerVocabulary = 256 + ChatTemplate.specialTokens.count
+    /// Without merges the pre-split pattern changes no id; kept for bases with a larger vocabulary.
     public var tokenizerPattern = PreSplitPattern.gpt2
-    public var layers = 6
-    public var heads = 6
-    public var width = 192
-    public var contextLength = 64
-    public var pretraining = TrainConfig(batchSize: 16, steps: 2500, learningRate: 1e-3, warmupSteps: 100,
-                                         weightDecay: 0.1, gradientClip: 1, seed: 1337)
+    /// The shipped base's shape, for pretraining one from scratch.
+    public var layers = 8
+    public var heads = 8
+    public var width = 256
+    /// Room for a four-turn conversation and its reply.
+    public var contextLength = 256
+    public var pretraining = TrainConfig(batchSize: 32, steps: 2400, learningRate: 1e-3, warmupSteps: 100,
+                                         weightDecay: 0.1, gradientClip: 1, seed: 1)
     public var sft = SFTConfig()
     public var reward = RewardConfig()
     /// Answers sampled per SFT training prompt and per PPO prompt from the SFT model (and, in later reward rounds, from
@@ -37,7 +42,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     /// Samples per held-out prompt for the best-of-N check of the reward model (`BestOfN`).
     public var bestOfN = 8
     /// Token limit of the greedy replies the gold judge scores.
-    public var evaluationMaxNewTokens = 24
+    public var evaluationMaxNewTokens = ChatEvaluation.defaultMaxNewTokens
     /// Sampled replies per held-out prompt for the KL-to-SFT and sampled-gold columns.
     public var klSamplesPerPrompt = 4
     /// The diagnostic PPO run rewarded by the gold judge x this scale instead of the reward model (same
@@ -45,7 +50,11 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     public var goldRewardDiagnosticScale: Double? = 4
 
     public init() {
-        pretraining.evalEvery = 500
+        pretraining.evalEvery = 200
+        pretraining.validationFraction = 0.02
+        data.pretrainMegabytes = 24
+        // A premise's correction is about 75 bytes.
+        ppo.maxNewTokens = 96
     }
 
     /// The presets by name.
@@ -70,16 +79,14 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         config.data.pairsTest = 60
         config.data.ppoPrompts = 64
         config.data.heldOutPerFamily = 4
-        config.data.pretrainRepeats = 2
-        config.data.pretrainRandomStrings = 40
-        config.data.pretrainArithmetic = 100
-        config.tokenizerVocabulary = 384
+        config.data.pretrainMegabytes = 1
         config.rewardPolicySamples = 2
         config.bestOfN = 2
         config.layers = 2
         config.heads = 2
         config.width = 64
         config.pretraining.steps = 150
+        config.pretraining.batchSize = 8
         config.pretraining.evalEvery = 50
         config.pretraining.warmupSteps = 20
         config.sft.maxSteps = 300
@@ -111,6 +118,6 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         guard rewardRounds >= 1, rewardRounds == 1 || rewardPolicySamples > 0 else {
             throw AlignmentError.invalidArgument("reward rounds must be at least 1, and more than 1 needs policy samples")
         }
-        if let scale = goldRewardDiagnosticScale { _ = try LabelerReward(labeler: ToyWorld(), scale: scale) }
+        if let scale = goldRewardDiagnosticScale { _ = try LabelerReward(labeler: ChatWorld(), scale: scale) }
     }
 }

@@ -238,12 +238,13 @@ public enum PipelineReport {
         md += "beats a random sample; where it does not, optimising the reward model moves the policy away from right answers.\n\n"
         md += "| family | RM's pick | one sample | best of \(bon.n) |\n|---|---:|---:|---:|\n"
         md += String(format: "| all | %.3f | %.3f | %.3f |\n", bon.rewardPick, bon.random, bon.oracle)
-        for family in TaskFamily.allCases {
-            guard let row = bon.byFamily[family.rawValue], row.count == 3 else { continue }
-            md += String(format: "| %@ | %.3f | %.3f | %.3f |\n", family.rawValue, row[0], row[1], row[2])
+        let families = AlignmentReport.families(result.stages)
+        for family in families {
+            guard let row = bon.byFamily[family], row.count == 3 else { continue }
+            md += String(format: "| %@ | %.3f | %.3f | %.3f |\n", family, row[0], row[1], row[2])
         }
         md += "\n## Sample answers (the first two held-out prompts of each family)\n\n"
-        md += AlignmentReport.sampleTable(spreadSamples(result.stages, perFamily: 2), count: 2 * TaskFamily.allCases.count) + "\n"
+        md += AlignmentReport.sampleTable(spreadSamples(result.stages, perFamily: 2), count: 2 * families.count) + "\n"
         return md
     }
 }

@@ -41,7 +41,7 @@ public struct SFTStage {
     public var data: DataDirectory
     public var out: String
     public var config: SFTConfig
-    public var world: any TaskWorld = ToyWorld()
+    public var world: any TaskWorld = ChatWorld()
     public var judgeHeldOut = false
     public var maxNewTokens = PipelineConfig().evaluationMaxNewTokens
 
@@ -87,7 +87,7 @@ public struct RewardStage {
     public var data: DataDirectory
     public var out: String
     public var config: RewardConfig
-    public var world: any TaskWorld = ToyWorld()
+    public var world: any TaskWorld = ChatWorld()
     /// Answers sampled per SFT prompt and per PPO prompt from each sampler; 0 trains on the written pairs alone.
     public var policySamples = 0
     /// Model directories sampled after `initial` (earlier rounds' PPO policies).
@@ -185,7 +185,7 @@ public struct PPOStage {
     public var data: DataDirectory
     public var out: String
     public var config: PPOConfig
-    public var world: any TaskWorld = ToyWorld()
+    public var world: any TaskWorld = ChatWorld()
     /// Rewards rollouts with the labeler's score x this scale instead of the reward model (which is then only checked).
     public var labelerRewardScale: Double?
     public var evaluationMaxNewTokens = PipelineConfig().evaluationMaxNewTokens

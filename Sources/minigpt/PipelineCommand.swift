@@ -7,7 +7,10 @@ struct PipelineCommand: ParsableCommand {
         commandName: "pipeline",
         abstract: "Run every alignment stage end to end: data, pretraining, SFT, reward model, PPO, then a report.",
         discussion: """
-        Writes into --out: data/ (unless --data), tokenizer.json and base/ (unless --base), sft/, rm/, ppo/, dpo/ \
+        The full preset starts from the shipped pretrained base (\(PipelineCommand.shippedBase), run from the \
+        repository root) unless --base names another or --pretrain asks for one pretrained from scratch (about two \
+        hours on 2 cores); --quick pretrains its tiny model. \
+        Writes into --out: data/ (unless --data), tokenizer.json and base/ (when pretraining), sft/, rm/, ppo/, dpo/ \
         and ppo_gold_reward/ (each an ordinary model directory), report.md with plots/*.svg, and report.json. With \
         more than one --reward-rounds, each earlier round writes rm_roundN/ and ppo_roundN/, and the next reward \
         model also learns from the judge's comparisons of that PPO policy's answers. The \
@@ -22,7 +25,9 @@ struct PipelineCommand: ParsableCommand {
     @Option(help: "Output directory (must not exist yet, or be empty).") var out: String
     @Flag(help: "The quick preset: a small, fast configuration of every stage (for CI; same as --preset quick).") var quick = false
     @OptionGroup var preset: PresetOption
-    @Option(help: "Start from this base model instead of pretraining one (its tokenizer must hold the chat markers).") var base: String?
+    @Option(help: "Start from this base model (its tokenizer must hold the chat markers; default with the full preset: \(PipelineCommand.shippedBase)).")
+    var base: String?
+    @Flag(help: "Pretrain the base model from scratch on the data's pretrain.txt instead of starting from a pretrained one.") var pretrain = false
     @Option(help: "Use this instruction data directory instead of generating one.") var data: String?
     @Option(help: "Seed of the generated instruction data.") var dataSeed: UInt64?
     @Option(help: "Rounds of reward model then PPO; every round after the first adds the previous PPO policy's answers, ranked by the judge, to the reward model's pairs (default: \(PipelineConfig.full.rewardRounds)).")
@@ -43,11 +48,21 @@ struct PipelineCommand: ParsableCommand {
         return config
     }
 
+    /// The pretrained base the full preset starts from.
+    static let shippedBase = "Models/tiny-chat-base"
+
+    /// The base model to start from, nil to pretrain one.
+    var baseDirectory: String? {
+        if pretrain { return nil }
+        return base ?? (quick || preset.preset == "quick" ? nil : Self.shippedBase)
+    }
+
     func validate() throws {
-        if base != nil, layers != nil || heads != nil || width != nil {
-            throw ValidationError("--layers, --heads and --width size the base model the pipeline pretrains; with --base it keeps that model's size")
-        }
         do { try pipelineConfig.validate() } catch { throw ValidationError("\(error)") }
+        guard !(pretrain && base != nil) else { throw ValidationError("--pretrain and --base exclude each other") }
+        if baseDirectory != nil, layers != nil || heads != nil || width != nil {
+            throw ValidationError("--layers, --heads and --width size the base model the pipeline pretrains; with --base it keeps that model's size (add --pretrain to pretrain one)")
+        }
     }
 
     func run() throws {
@@ -63,11 +78,14 @@ struct PipelineCommand: ParsableCommand {
         if let contents = try? FileManager.default.contentsOfDirectory(atPath: out), !contents.isEmpty {
             throw ValidationError("\(out) is not empty; choose a new --out so no earlier run is overwritten")
         }
+        if base == nil, let shipped = baseDirectory, !FileManager.default.fileExists(atPath: shipped) {
+            throw ValidationError("the shipped base \(shipped) is not here: run from the repository root, or give --base DIR or --pretrain")
+        }
         for directory in [base, data].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: directory) {
             throw ValidationError("\(directory) does not exist")
         }
         let started = Date()
-        let pipeline = try AlignmentPipeline(config: pipelineConfig, directory: out, baseDirectory: base, dataDirectory: data)
+        let pipeline = try AlignmentPipeline(config: pipelineConfig, directory: out, baseDirectory: baseDirectory, dataDirectory: data)
         let result = try pipeline.run { Console.status($0) }
         try PipelineReport.write(result, to: out)
         Console.status("done in \(formatDuration(Date().timeIntervalSince(started))); report in \(out)/report.md")

@@ -53,9 +53,10 @@ public struct ChatEvaluationReport: Codable, Sendable {
 }
 
 public enum ChatEvaluation {
-    /// Room for the longest right reply (a premise's correction, about 80 bytes) with a margin: a reply that
-    /// reaches it has not stopped.
-    public static let defaultMaxNewTokens = 120
+    /// Room for the longest right reply (a premise's correction, about 75 bytes) with a margin: a reply that
+    /// reaches it has not stopped. The longest prompt (four turns, about 150 tokens), this and `<|end|>` fit a
+    /// context of 256, so a reward model can score every exchange.
+    public static let defaultMaxNewTokens = 96
 
     public static func evaluate(model: GPT, encoder: ChatEncoder, prompts: [PromptRecord], maxNewTokens: Int) throws -> ChatEvaluationReport {
         guard !prompts.isEmpty else { throw AlignmentError.emptyDataset("the evaluation prompt set") }

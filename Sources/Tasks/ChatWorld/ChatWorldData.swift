@@ -41,6 +41,27 @@ public struct ChatDataConfig: Codable, Equatable, Sendable {
     public var habits = Habits()
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case seed, sftTrain, sftValidation, pairsTrain, pairsValidation, pairsTest, ppoPrompts, heldOutPerFamily, pretrainMegabytes, habits
+    }
+
+    /// Keys a report does not hold keep their defaults, so a pipeline report written with the toy world's data
+    /// settings (which share the sizes' names) still reads.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = ChatDataConfig()
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? defaults.seed
+        sftTrain = try container.decodeIfPresent(Int.self, forKey: .sftTrain) ?? defaults.sftTrain
+        sftValidation = try container.decodeIfPresent(Int.self, forKey: .sftValidation) ?? defaults.sftValidation
+        pairsTrain = try container.decodeIfPresent(Int.self, forKey: .pairsTrain) ?? defaults.pairsTrain
+        pairsValidation = try container.decodeIfPresent(Int.self, forKey: .pairsValidation) ?? defaults.pairsValidation
+        pairsTest = try container.decodeIfPresent(Int.self, forKey: .pairsTest) ?? defaults.pairsTest
+        ppoPrompts = try container.decodeIfPresent(Int.self, forKey: .ppoPrompts) ?? defaults.ppoPrompts
+        heldOutPerFamily = try container.decodeIfPresent(Int.self, forKey: .heldOutPerFamily) ?? defaults.heldOutPerFamily
+        pretrainMegabytes = try container.decodeIfPresent(Int.self, forKey: .pretrainMegabytes) ?? defaults.pretrainMegabytes
+        habits = try container.decodeIfPresent(Habits.self, forKey: .habits) ?? defaults.habits
+    }
 }
 
 /// Deterministic generator of the tiny-ChatGPT data: one seed gives the same files byte for byte. Training
