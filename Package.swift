@@ -43,7 +43,7 @@ let package = Package(
                 dependencies: ["Training", .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
                 swiftSettings: nativeCPU),
         .target(name: "Accounting", dependencies: ["Core", "Model"], swiftSettings: nativeCPU),
-        .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers"], swiftSettings: nativeCPU),
+        .target(name: "Interop", dependencies: ["Core", "Model", "Tokenizers", "Generation"], swiftSettings: nativeCPU),
         .target(name: "Benchmarking", dependencies: ["Core", "Model", "Tokenizers", "Training", "Plotting"], swiftSettings: nativeCPU),
         .target(name: "Serving", dependencies: ["Core", "Model", "Tokenizers", "Generation",
                                                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "CLIFuzzTests", dependencies: ["minigpt", "Core", "TestSupport"], swiftSettings: nativeCPU),
         .testTarget(name: "AccountingTests", dependencies: ["Accounting", "Model", "Core", "TestSupport"],
                     swiftSettings: nativeCPU),
-        .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Core", "Tokenizers", "TestSupport"],
+        .testTarget(name: "InteropTests", dependencies: ["Interop", "Model", "Core", "Tokenizers", "Generation", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: nativeCPU),
         // Seeded mutation fuzzing of every loader (bounded; MINIGPT_FUZZ_ITERATIONS scales it up).
         .testTarget(name: "FuzzTests", dependencies: ["Interop", "Training", "Model", "Tokenizers", "Core", "TestSupport"],

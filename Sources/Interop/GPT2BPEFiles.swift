@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Generation
 import Tokenizers
 
 /// GPT-2's byte-level BPE in transformers' files: `vocab.json` (token text -> id, where each byte is
@@ -12,17 +13,19 @@ enum GPT2BPEFiles {
     }
 
     /// vocab.json, merges.txt and tokenizer_config.json for `GPT2Tokenizer`. Needs the GPT-2 pre-split
-    /// pattern, the 256 single bytes as ids 0..<256, and no special token but `<|endoftext|>`.
+    /// pattern (any pattern when there are no merges: then it changes no id), the 256 single bytes as ids
+    /// 0..<256, and no special token but `<|endoftext|>` and the chat template's markers. With the markers,
+    /// tokenizer_config.json declares them special and carries the chat template (`chatTemplate`).
     static func files(for tokenizer: any Tokenizer, contextLength: Int) throws -> [String: Data] {
         func unsupported(_ reason: String) -> InteropError { .unsupported(path: "tokenizer", reason: reason) }
         guard let bpe = tokenizer as? BPETokenizer else {
             throw unsupported("\(type(of: tokenizer)) has no Hugging Face equivalent")
         }
-        guard bpe.pattern == .gpt2 else {
+        guard bpe.pattern == .gpt2 || bpe.tokens.count == 256 else {
             throw unsupported("the \(bpe.pattern.rawValue) pre-split pattern has no GPT2Tokenizer equivalent; only gpt2 is exported")
         }
-        guard Set(bpe.specialTokens.keys).isSubset(of: [BPETokenizer.endOfText]) else {
-            throw unsupported("special tokens other than <|endoftext|> (\(bpe.specialTokens.keys.sorted().joined(separator: ", ")))")
+        guard Set(bpe.specialTokens.keys).isSubset(of: [BPETokenizer.endOfText] + ChatTemplate.specialTokens) else {
+            throw unsupported("special tokens other than <|endoftext|> and the chat markers (\(bpe.specialTokens.keys.sorted().joined(separator: ", ")))")
         }
         guard bpe.tokens.prefix(256).allSatisfy({ $0.count == 1 }) else {
             throw unsupported("ids 0..<256 are not the single bytes, which merges.txt requires")
@@ -50,10 +53,24 @@ enum GPT2BPEFiles {
         if bpe.endOfTextID != nil {
             for key in ["bos_token", "eos_token", "unk_token"] { config[key] = BPETokenizer.endOfText }
         }
+        if (try? ChatTemplate(tokenizer: bpe)) != nil {
+            var added: [String: Any] = [:]
+            for (name, id) in bpe.specialTokens {
+                added["\(id)"] = ["content": name, "special": true, "lstrip": false, "rstrip": false, "normalized": false, "single_word": false]
+            }
+            config["added_tokens_decoder"] = added
+            config["additional_special_tokens"] = ChatTemplate.specialTokens.filter { $0 != BPETokenizer.endOfText }
+            config["chat_template"] = chatTemplate
+        }
         return ["vocab.json": try JSONSerialization.data(withJSONObject: vocabulary, options: [.sortedKeys]),
                 "merges.txt": Data((merges.joined(separator: "\n") + "\n").utf8),
                 "tokenizer_config.json": try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])]
     }
+
+    /// `ChatTemplate` in transformers' Jinja: each message is its role's marker, its text and `<|end|>`, no
+    /// spaces or newlines between; a generation prompt ends with `<|assistant|>`.
+    static let chatTemplate = "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '<|end|>' }}{% endfor %}"
+        + "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
 
     /// The two tokens whose merge forms `token`: byte-pair merging of its bytes with the tokens ranked
     /// below it (lowest rank first, leftmost on ties) stops at exactly two parts.

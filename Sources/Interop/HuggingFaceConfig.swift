@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Generation
 import Model
 
 /// transformers' `config.json` for `GPT2LMHeadModel`, and the subset of it MiniGPT can represent:
@@ -44,11 +45,17 @@ public enum HuggingFaceConfig {
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 
-    public static func generationJSON(endOfTextID: Int?) throws -> Data {
+    /// With `chat`, generation ends at `<|end|>` and the other markers are suppressed, as `minigpt chat` bans
+    /// them: transformers' greedy `generate` then writes the replies MiniGPT writes.
+    public static func generationJSON(endOfTextID: Int?, chat: ChatTemplate? = nil) throws -> Data {
         var object: [String: Any] = ["_from_model_config": true]
         if let endOfTextID {
             object["bos_token_id"] = endOfTextID
             object["eos_token_id"] = endOfTextID
+        }
+        if let chat {
+            object["eos_token_id"] = chat.endID
+            object["suppress_tokens"] = chat.bannedInReply
         }
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Generation
 import Model
 import Tokenizers
 
@@ -20,7 +21,7 @@ public enum HuggingFaceGPT2 {
                               to: directory + "/" + weightsFile)
         try AtomicFile.write(try HuggingFaceConfig.json(for: model.config, endOfTextID: tokenizer.endOfTextID),
                              to: directory + "/" + configFile)
-        try AtomicFile.write(try HuggingFaceConfig.generationJSON(endOfTextID: tokenizer.endOfTextID),
+        try AtomicFile.write(try HuggingFaceConfig.generationJSON(endOfTextID: tokenizer.endOfTextID, chat: try? ChatTemplate(tokenizer: tokenizer)),
                              to: directory + "/" + generationConfigFile)
         for (name, data) in tokenizerFiles.sorted(by: { $0.key < $1.key }) {
             try AtomicFile.write(data, to: directory + "/" + name)

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Generation
 import Interop
 import Model
 import TestSupport
@@ -154,6 +155,44 @@ final class HuggingFaceGPT2Tests: XCTestCase {
             XCTAssertEqual(result["decoded"] as? [String], item.texts, item.name)
             XCTAssertEqual(result["model_class"] as? String, "GPT2LMHeadModel")
         }
+    }
+
+    /// A chat model's export: transformers' apply_chat_template gives our prompt ids and greedy `generate` (with
+    /// the exported generation_config.json: stop at <|end|>, the other markers suppressed) writes our replies.
+    /// The tokenizer is byte-level without merges and a gpt4 pattern, as the shipped chat model's. Skipped when
+    /// python3 with torch and transformers is not installed.
+    func testTransformersChatTemplateAndGreedyGenerateReproduceOurReplies() throws {
+        let directory = TemporaryDirectory()
+        let tokenizer = try BPETrainer.train(corpus: [Array("What is 2 + 3? 5".utf8)], vocabularySize: 256 + ChatTemplate.specialTokens.count,
+                                             pattern: .gpt4, specialTokens: ChatTemplate.specialTokens.filter { $0 != BPETokenizer.endOfText }).tokenizer
+        var generator = SeededGenerator(seed: 11)
+        let model = try GPT(config: ModelConfig(vocabularySize: tokenizer.vocabularySize, contextLength: 96, layers: 2, heads: 2, width: 16),
+                            generator: &generator)
+        let template = try ChatTemplate(tokenizer: tokenizer)
+        let chats: [[ChatTemplate.Message]] = [
+            [.init(role: .user, text: "What is 2 + 3?")],
+            [.init(role: .system, text: "Be brief."), .init(role: .user, text: "Hi"), .init(role: .assistant, text: "Hello!"),
+             .init(role: .user, text: "Spell it backwards.")],
+        ]
+        let maxNewTokens = 12
+        let prompts = try chats.map { try template.encode($0, tokenizer: tokenizer, promptAssistant: true) }
+        let requests = prompts.map { GenerationRequest(prompt: $0, sampling: template.replySampling(.greedy), stop: template.replyStop(maxNewTokens: maxNewTokens)) }
+        let replies = try BatchGenerator(model: model).generate(requests, tokenizer: tokenizer).map(\.tokens)
+        try HuggingFaceGPT2.export(model: model, tokenizer: tokenizer, to: directory.file("chat"))
+        let request: [String: Any] = [
+            "inputs": [[0]], "texts": ["Hi"], "max_new_tokens": maxNewTokens,
+            "chats": chats.map { $0.map { ["role": $0.role.rawValue, "content": $0.text] } },
+        ]
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: request), to: directory.file("request.json"))
+        let status: Int32
+        do { status = try runPython([fixtures + "/check_hf_export.py", directory.file("chat"), directory.file("request.json"), directory.file("result.json")]) }
+        catch { throw XCTSkip("python3 cannot be run: \(error)") }
+        if status == 77 || status == 127 { throw XCTSkip("python3 with torch and transformers is not installed") }
+        XCTAssertEqual(status, 0)
+        let result = try XCTUnwrap(JSONSerialization.jsonObject(with: try AtomicFile.read(directory.file("result.json"))) as? [String: Any])
+        XCTAssertEqual(result["chat_prompt_ids"] as? [[Int]], prompts)
+        XCTAssertEqual(result["chat_reply_ids"] as? [[Int]], replies)
+        XCTAssertTrue(replies.contains { $0.count > 1 }, "a reply of several tokens, so generate's loop is compared: \(replies)")
     }
 
     @discardableResult
