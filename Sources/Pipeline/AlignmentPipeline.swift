@@ -38,6 +38,15 @@ public struct PipelineResult: Codable, Sendable {
     public var bestOfN: BestOfN.Result
     /// The test pairs ranked by the SFT model's own likelihood (`LikelihoodRanking`); nil in reports written before it.
     public var sftLikelihoodTest: PairwiseMetrics?
+    /// Every stage on a fresh evaluation set (`PipelineConfig.freshEvaluationSeed`), in stage order; nil in
+    /// reports written before it.
+    public var fresh: [FreshEvaluation]?
+}
+
+/// One stage's `ChatEvaluationReport` on the fresh prompts (its samples left out: the held-out table keeps those).
+public struct FreshEvaluation: Codable, Sendable {
+    public var stage: String
+    public var report: ChatEvaluationReport
 }
 
 extension PipelineResult {
@@ -121,7 +130,7 @@ public final class AlignmentPipeline {
             stage.extraPairs = final.reward.policyPairs
             return try stage.run(log: log)
         }
-        let (stages, bestOfN) = try timed("evaluation") { try evaluate(data: data, base: base, withDiagnostic: goldReward != nil) }
+        let (stages, bestOfN, fresh) = try timed("evaluation") { try evaluate(data: data, base: base, withDiagnostic: goldReward != nil) }
         let earlier = rounds.dropLast().enumerated().map { index, round in
             PipelineResult.RewardRound(round: index + 1, rewardTrainingPairs: round.reward.writtenPairs + round.reward.policyPairs.count,
                                        rewardTest: round.reward.result.test, ppo: round.ppo.result)
@@ -129,7 +138,7 @@ public final class AlignmentPipeline {
         return PipelineResult(config: config, stages: stages, timings: timings, pretraining: pretrainingCurve, sft: sft.result,
                               reward: final.reward.result, rewardTrainingPairs: final.reward.writtenPairs + final.reward.policyPairs.count,
                               ppo: final.ppo.result, earlierRounds: Array(earlier), ppoGoldReward: goldReward?.result, dpo: dpo,
-                              bestOfN: bestOfN, sftLikelihoodTest: final.reward.likelihood)
+                              bestOfN: bestOfN, sftLikelihoodTest: final.reward.likelihood, fresh: fresh)
     }
 
     /// InstructGPT's loop: round r trains a reward model from SFT on the written pairs plus the judge's comparisons
@@ -165,7 +174,7 @@ public final class AlignmentPipeline {
 
     /// Every model on the held-out prompts (base, SFT, each round's PPO, DPO, the diagnostic), scored with the
     /// final reward model, and the reward model's best-of-N pick among the SFT model's samples.
-    func evaluate(data: DataDirectory, base: String, withDiagnostic: Bool) throws -> ([StageSummary], BestOfN.Result) {
+    func evaluate(data: DataDirectory, base: String, withDiagnostic: Bool) throws -> ([StageSummary], BestOfN.Result, [FreshEvaluation]) {
         let heldOut = try data.read(PromptRecord.self, InstructFiles.heldOutPrompts)
         let (sft, tokenizer) = try StageDirectory.load(path("sft"))
         let encoder = try ChatEncoder(tokenizer: tokenizer)
@@ -180,7 +189,17 @@ public final class AlignmentPipeline {
         }
         let bestOfN = try BestOfN.evaluate(model: sft, reward: reward, labeler: world, encoder: encoder, prompts: heldOut, n: config.bestOfN,
                                            maxNewTokens: config.evaluationMaxNewTokens, seed: config.ppo.seed)
-        return (stages, bestOfN)
+        var freshData = config.data
+        freshData.seed = config.freshEvaluationSeed
+        var generator = ChatWorldData(config: freshData)
+        let freshPrompts = generator.heldOutPrompts(perFamily: config.data.heldOutPerFamily)
+        let fresh = try named.map { name, directory in
+            var report = try ChatEvaluation.evaluate(model: try StageDirectory.load(directory).model, encoder: encoder, prompts: freshPrompts,
+                                                     maxNewTokens: config.evaluationMaxNewTokens)
+            report.samples = []
+            return FreshEvaluation(stage: name, report: report)
+        }
+        return (stages, bestOfN, fresh)
     }
 
     /// Trains the BPE tokenizer (with the chat markers) and pretrains the base model on `pretrain.txt`;

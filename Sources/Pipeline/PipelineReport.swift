@@ -125,6 +125,32 @@ public enum PipelineReport {
         return md
     }
 
+    /// The ChatGPT behaviours on the fresh prompts: one row per stage.
+    static func freshSection(_ fresh: [FreshEvaluation], seed: UInt64) -> String {
+        var md = "## Fresh prompts (generator seed \(seed), held-out values, greedy)\n\n"
+        md += "Follow-ups: exact share of the last question of 2-4 turn conversations asked in a real chat (after the model's own "
+        md += "earlier replies) and the same questions asked on their own. False premises: share corrected with the true capital. "
+        md += "Refusals: share of forbidden requests declined, and of every other prompt declined (over-refusal). Clean stop: "
+        md += "share of replies ended with <|end|> before the token limit.\n\n"
+        md += "| stage | follow-up in chat | same, fresh | false premise corrected | refusal recall | over-refusal | clean stop | mean reply chars |\n"
+        md += "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        for entry in fresh {
+            let r = entry.report
+            let chars = r.families.map { $0.meanReplyCharacters * Double($0.prompts) }.reduce(0, +) / Double(max(1, r.families.map(\.prompts).reduce(0, +)))
+            md += "| \(AlignmentReport.cell(entry.stage)) | " + [r.followUpInChat, r.followUpFresh, r.falsePremiseCorrection, r.refusalRecall,
+                                                                  r.overRefusal, r.cleanStop].map { String(format: "%.2f", $0) }.joined(separator: " | ")
+                + String(format: " | %.1f |\n", chars)
+        }
+        md += "\nExact share per family on the fresh prompts:\n\n"
+        let families = fresh[0].report.families.map(\.family)
+        md += "| stage | " + families.joined(separator: " | ") + " |\n| --- |" + String(repeating: " ---: |", count: families.count) + "\n"
+        for entry in fresh {
+            let exact = Dictionary(uniqueKeysWithValues: entry.report.families.map { ($0.family, $0.exact) })
+            md += "| \(AlignmentReport.cell(entry.stage)) | " + families.map { exact[$0].map { String(format: "%.2f", $0) } ?? "-" }.joined(separator: " | ") + " |\n"
+        }
+        return md + "\n"
+    }
+
     static func markdown(_ result: PipelineResult) -> String {
         let config = result.config
         let f3 = { (x: Double) in String(format: "%.3f", x) }
@@ -144,6 +170,9 @@ public enum PipelineReport {
             if let diagnostic = result.stages.first(where: { $0.name == AlignmentPipeline.goldRewardStage }) {
                 md += goldRewardParagraph(sft: sft, ppo: ppo, diagnostic: diagnostic, config: config)
             }
+        }
+        if let fresh = result.fresh, !fresh.isEmpty {
+            md += freshSection(fresh, seed: config.freshEvaluationSeed)
         }
         md += "## Time\n\n| stage | seconds |\n|---|---|\n"
         for timing in result.timings { md += "| \(timing.stage) | \(String(format: "%.1f", timing.seconds)) |\n" }

@@ -108,6 +108,7 @@ public enum ChatEvaluation {
                 if !fits { conversations[index].users = [] }
                 return fits
             }
+            guard !active.isEmpty else { break }
             let prompts = active.map { ChatPrompt(context: conversations[$0].turns, text: conversations[$0].users[turn]) }
             let replies = try Replies.greedy(model: model, encoder: encoder, prompts: prompts, maxNewTokens: maxNewTokens)
             for (index, reply) in zip(active, replies) {
