@@ -38,7 +38,7 @@ public struct PipelineResult: Codable, Sendable {
     public var bestOfN: BestOfN.Result
     /// The test pairs ranked by the SFT model's own likelihood (`LikelihoodRanking`); nil in reports written before it.
     public var sftLikelihoodTest: PairwiseMetrics?
-    /// Every stage on a fresh evaluation set (`PipelineConfig.freshEvaluationSeed`), in stage order; nil in
+    /// Every stage on a fresh evaluation set (`ChatDataConfig.freshEvaluationSeed`), in stage order; nil in
     /// reports written before it.
     public var fresh: [FreshEvaluation]?
 }
@@ -190,7 +190,7 @@ public final class AlignmentPipeline {
         let bestOfN = try BestOfN.evaluate(model: sft, reward: reward, labeler: world, encoder: encoder, prompts: heldOut, n: config.bestOfN,
                                            maxNewTokens: config.evaluationMaxNewTokens, seed: config.ppo.seed)
         var freshData = config.data
-        freshData.seed = config.freshEvaluationSeed
+        freshData.seed = config.data.freshEvaluationSeed
         var generator = ChatWorldData(config: freshData)
         let freshPrompts = generator.heldOutPrompts(perFamily: config.data.heldOutPerFamily)
         let fresh = try named.map { name, directory in

@@ -43,9 +43,6 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     public var bestOfN = 8
     /// Token limit of the greedy replies the gold judge scores.
     public var evaluationMaxNewTokens = ChatEvaluation.defaultMaxNewTokens
-    /// Seed of the fresh evaluation set every stage is scored on at the end (`ChatEvaluation`): drawn from the
-    /// generator's held-out values with a seed no training file was made with.
-    public var freshEvaluationSeed: UInt64 = 1_000_001
     /// Sampled replies per held-out prompt for the KL-to-SFT and sampled-gold columns.
     public var klSamplesPerPrompt = 4
     /// The diagnostic PPO run rewarded by the gold judge x this scale instead of the reward model (same

@@ -172,7 +172,7 @@ public enum PipelineReport {
             }
         }
         if let fresh = result.fresh, !fresh.isEmpty {
-            md += freshSection(fresh, seed: config.freshEvaluationSeed)
+            md += freshSection(fresh, seed: config.data.freshEvaluationSeed)
         }
         md += "## Time\n\n| stage | seconds |\n|---|---|\n"
         for timing in result.timings { md += "| \(timing.stage) | \(String(format: "%.1f", timing.seconds)) |\n" }

@@ -17,6 +17,9 @@ public struct ChatDataConfig: Codable, Equatable, Sendable {
     public var heldOutPerFamily = 20
     /// Size of the pretraining text written beside the data, for a base pretrained from scratch.
     public var pretrainMegabytes = 4
+    /// Seed of the fresh evaluation set the pipeline scores every stage on at the end: drawn from the held-out
+    /// values with a seed no training file was made with.
+    public var freshEvaluationSeed: UInt64 = 1_000_001
 
     /// The demonstrators' habits (InstructGPT's labelers had theirs): imitation copies them, only comparisons
     /// can remove them. Each is tied to something in the prompt, so a fine-tuned model shows it under greedy
@@ -43,7 +46,8 @@ public struct ChatDataConfig: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case seed, sftTrain, sftValidation, pairsTrain, pairsValidation, pairsTest, ppoPrompts, heldOutPerFamily, pretrainMegabytes, habits
+        case seed, sftTrain, sftValidation, pairsTrain, pairsValidation, pairsTest, ppoPrompts, heldOutPerFamily, pretrainMegabytes
+        case freshEvaluationSeed, habits
     }
 
     /// Keys a report does not hold keep their defaults, so a pipeline report written with the toy world's data
@@ -60,6 +64,7 @@ public struct ChatDataConfig: Codable, Equatable, Sendable {
         ppoPrompts = try container.decodeIfPresent(Int.self, forKey: .ppoPrompts) ?? defaults.ppoPrompts
         heldOutPerFamily = try container.decodeIfPresent(Int.self, forKey: .heldOutPerFamily) ?? defaults.heldOutPerFamily
         pretrainMegabytes = try container.decodeIfPresent(Int.self, forKey: .pretrainMegabytes) ?? defaults.pretrainMegabytes
+        freshEvaluationSeed = try container.decodeIfPresent(UInt64.self, forKey: .freshEvaluationSeed) ?? defaults.freshEvaluationSeed
         habits = try container.decodeIfPresent(Habits.self, forKey: .habits) ?? defaults.habits
     }
 }
